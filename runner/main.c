@@ -1,0 +1,82 @@
+/* main.c — `hoist`: subcommand dispatch. */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "runner/runner.h"
+
+static const struct runner_command commands[] = {
+  { "build", "build an image from a Dockerfile and a context", runner_cmd_build },
+  { "parse", "print the build plan of a Dockerfile as JSON", runner_cmd_parse },
+  { "version", "print version, git commit and build date", runner_cmd_version },
+};
+
+static void
+print_usage (FILE *out)
+{
+  fprintf (out, "usage: hoist [--help] [--version] COMMAND [ARGS...]\n\n"
+                "hoist builds OCI images without a daemon and keeps GitOps manifests up to date.\n\n"
+                "commands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    fprintf (out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf (out, "\n'hoist COMMAND --help' describes one command.\n\n"
+                "exit codes:\n"
+                "  0  success\n"
+                "  1  the command failed (the error says why)\n"
+                "  2  usage error: unknown command or flag, missing or bad argument\n"
+                "  3  the capability asked for is not built into this version yet\n\n"
+                "environment:\n"
+                "  HOIST_LOG_LEVEL  error, warn, info (default) or debug\n");
+}
+
+static void
+setup_logging (void)
+{
+  const char *level = getenv ("HOIST_LOG_LEVEL");
+  if (level == NULL)
+    return;
+  if (strcmp (level, "error") == 0)
+    hoist_log_set_level (HOIST_LOG_ERROR);
+  else if (strcmp (level, "warn") == 0)
+    hoist_log_set_level (HOIST_LOG_WARN);
+  else if (strcmp (level, "debug") == 0)
+    hoist_log_set_level (HOIST_LOG_DEBUG);
+  else
+    hoist_log_set_level (HOIST_LOG_INFO);
+}
+
+int
+main (int argc, char **argv)
+{
+  int ret;
+
+  setup_logging ();
+  if (argc < 2)
+    {
+      print_usage (stderr);
+      return HOIST_EXIT_USAGE;
+    }
+  if (strcmp (argv[1], "--help") == 0 || strcmp (argv[1], "-h") == 0 || strcmp (argv[1], "help") == 0)
+    {
+      print_usage (stdout);
+      return HOIST_EXIT_OK;
+    }
+  if (strcmp (argv[1], "--version") == 0)
+    return runner_cmd_version (1, argv + 1);
+
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (strcmp (argv[1], commands[i].name) == 0)
+      {
+        ret = commands[i].run (argc - 1, argv + 1);
+        hoist_log_shutdown ();
+        return ret;
+      }
+
+  if (argv[1][0] == '-')
+    ret = runner_fail (HOIST_EXIT_USAGE, "unknown option '%s' (see 'hoist --help')", argv[1]);
+  else
+    ret = runner_fail (HOIST_EXIT_USAGE, "unknown command '%s' (see 'hoist --help')", argv[1]);
+  hoist_log_shutdown ();
+  return ret;
+}
