@@ -1,0 +1,128 @@
+#!/bin/bash
+# The hoist command line as a user meets it: dispatch, usage errors, exit
+# codes, help text, and `hoist parse` over every Dockerfile case in
+# tests/data (the same cases the unit tests run through the library).
+set -u
+: "${HOIST:?run through make check}"
+: "${HOIST_TEST_DATA:?run through make check}"
+
+pass=0
+fail=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+ok () { pass=$((pass + 1)); echo "ok - $1"; }
+not_ok () { fail=$((fail + 1)); echo "not ok - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
+
+# run NAME EXPECTED_EXIT ARGS... — runs hoist, keeps stdout/stderr in $tmp.
+run () {
+  local name=$1 want=$2
+  shift 2
+  "$HOIST" "$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+  local got=$?
+  if [ "$got" -eq "$want" ]; then ok "$name (exit $want)"; else not_ok "$name" "exit $got, wanted $want" "stderr: $(head -c 400 "$tmp/err")"; fi
+}
+
+# expect_in FILE TEXT NAME — FILE contains TEXT literally.
+expect_in () {
+  if grep -qF -- "$2" "$tmp/$1"; then ok "$3"; else not_ok "$3" "'$2' not in $1:" "$(head -c 400 "$tmp/$1")"; fi
+}
+
+# expect_eq FILE TEXT NAME — FILE is exactly TEXT (plus newline).
+expect_eq () {
+  if [ "$(cat "$tmp/$1")" = "$2" ]; then ok "$3"; else not_ok "$3" "wanted: $2" "got:    $(head -c 400 "$tmp/$1")"; fi
+}
+
+# --- dispatch and usage ---------------------------------------------------
+run "no arguments is a usage error" 2
+expect_in err "usage: hoist" "no arguments prints usage"
+run "--help" 0 --help
+for cmd in build parse version; do expect_in out "  $cmd " "--help lists '$cmd'"; done
+expect_in out "2  usage error" "--help documents exit codes"
+run "unknown command" 2 frobnicate
+expect_eq err "hoist: error: unknown command 'frobnicate' (see 'hoist --help')" "unknown command message"
+run "unknown global option" 2 --frobnicate
+expect_in err "unknown option '--frobnicate'" "unknown option message"
+
+# --- version ----------------------------------------------------------------
+run "version" 0 version
+expect_in out "hoist " "version names hoist"
+expect_in out "commit: " "version names the commit"
+expect_in out "built: " "version names the build date"
+run "--version" 0 --version
+run "version rejects arguments" 2 version extra
+
+# --- build flags ------------------------------------------------------------
+run "build --help" 0 build --help
+for flag in "-f, --file" "-t, --tag" "--build-arg" "--target" "--platform" "--label" "--no-cache" \
+            "--push" "-o, --output" "--build-context" "--progress"; do
+  expect_in out "$flag" "build --help lists '$flag'"
+done
+run "build unknown flag" 2 build --squash
+expect_eq err "hoist: error: unknown option '--squash' (see 'hoist build --help')" "build unknown flag message"
+run "build flag without value" 2 build --target
+expect_in err "option '--target' needs a value" "missing value message"
+
+mkdir -p "$tmp/ctx"
+printf 'FROM scratch\nCOPY a /a\n' >"$tmp/ctx/Dockerfile"
+run "build --push without a tag" 2 build --push "$tmp/ctx"
+expect_in err "--push needs an image name" "push without tag says what to add"
+run "build --push is refused until the registry client exists" 3 build --push -t localhost:5000/x:1 "$tmp/ctx"
+expect_in err "--push is not supported yet" "push refusal is explicit"
+run "build -o is refused until assembly exists" 3 build -o type=oci,dest=/tmp/x "$tmp/ctx"
+run "build --progress checks its value" 2 build --progress fancy "$tmp/ctx"
+run "build --label needs K=V" 2 build --label novalue "$tmp/ctx"
+run "build of a valid Dockerfile says it cannot build yet" 3 build -t app:1 "$tmp/ctx"
+expect_in err "building images is not supported yet" "build refusal names the missing capability"
+run "build two contexts" 2 build "$tmp/ctx" "$tmp/ctx"
+printf 'FROM scratch\nCOPPY a /a\n' >"$tmp/ctx/Dockerfile.bad"
+run "build reports Dockerfile errors first" 1 build -f "$tmp/ctx/Dockerfile.bad" "$tmp/ctx"
+expect_in err "Dockerfile.bad:2: unknown instruction" "build error names file and line"
+
+# --- parse --------------------------------------------------------------------
+run "parse --help" 0 parse --help
+run "parse missing file" 1 parse -f "$tmp/nope/Dockerfile"
+expect_in err "cannot open '$tmp/nope/Dockerfile'" "missing file is named"
+printf 'FROM busybox AS one\nRUN echo hi\n' | "$HOIST" parse -f - >"$tmp/out" 2>"$tmp/err"
+if [ $? -eq 0 ]; then ok "parse reads stdin with -f -"; else not_ok "parse reads stdin with -f -" "$(cat "$tmp/err")"; fi
+expect_in out '"base": "busybox"' "stdin plan names the base"
+run "parse unknown target" 1 parse -f "$tmp/ctx/Dockerfile" --target nope
+expect_in err "nope" "unknown target is named"
+
+# Every data case through the CLI: stdout must be expected.json, or stderr
+# "hoist: error: " + expected.err.  Cases without --platform in their args
+# get linux/amd64, as the unit harness does.
+cases=0
+for dir in "$HOIST_TEST_DATA"/dockerfile/*/; do
+  name=$(basename "$dir")
+  args=()
+  if [ -f "$dir/args" ]; then
+    while IFS= read -r line || [ -n "$line" ]; do
+      [ -n "$line" ] && args+=("$line")
+    done <"$dir/args"
+  fi
+  case " ${args[*]-} " in *--platform*) ;; *) args+=("--platform=linux/amd64") ;; esac
+  (cd "$dir" && "$HOIST" parse -f Dockerfile ${args[@]+"${args[@]}"}) >"$tmp/out" 2>"$tmp/err"
+  code=$?
+  cases=$((cases + 1))
+  if [ -f "$dir/expected.json" ]; then
+    if [ $code -eq 0 ] && cmp -s "$tmp/out" "$dir/expected.json"; then
+      ok "parse case $name"
+    else
+      not_ok "parse case $name" "exit $code" "$(diff "$dir/expected.json" "$tmp/out" | head -20)" "$(head -c 300 "$tmp/err")"
+    fi
+  elif [ -f "$dir/expected.err" ]; then
+    want="hoist: error: $(cat "$dir/expected.err")"
+    if [ $code -eq 1 ] && [ "$(cat "$tmp/err")" = "$want" ]; then
+      ok "parse case $name (error)"
+    else
+      not_ok "parse case $name (error)" "exit $code" "wanted: $want" "got:    $(head -c 300 "$tmp/err")"
+    fi
+  else
+    not_ok "parse case $name" "no expected.json or expected.err"
+  fi
+done
+if [ $cases -ge 150 ]; then ok "at least 150 Dockerfile cases ($cases)"; else not_ok "at least 150 Dockerfile cases" "found $cases"; fi
+
+echo "$pass passed, $fail failed"
+[ $fail -eq 0 ]
