@@ -10,7 +10,8 @@
 
 #include "common.h"
 
-/* Shared empty storage so an initialised buffer costs no allocation. */
+/* Shared empty storage so an initialised buffer costs no allocation; it is
+ * never written (every writer allocates first), so threads may share it. */
 static char buf_empty[1];
 
 void
@@ -20,7 +21,6 @@ hoist_buf_init (struct hoist_buf *b, size_t limit)
   b->len = 0;
   b->alloc = 0;
   b->limit = limit;
-  buf_empty[0] = '\0';
 }
 
 void

@@ -170,7 +170,10 @@ bool hoist_ct_equal (const void *a, const void *b, size_t n);
  * A masker replaces every occurrence of any registered secret with "***"
  * in a stream of writes, including a secret split across two writes: it
  * holds back at most (longest secret - 1) bytes until the next write or
- * hoist_masker_flush() shows they are not the start of a secret.
+ * hoist_masker_flush() shows they are not the start of a secret.  Where
+ * secrets overlap, the leftmost match wins, and at one position the
+ * longest; the result does not depend on how the stream was split.  A
+ * masker is not thread-safe (the logger guards its own).
  * ------------------------------------------------------------------- */
 
 struct hoist_masker;
@@ -183,7 +186,11 @@ void hoist_masker_free (struct hoist_masker *m);
 /* Register a secret (copied).  Secrets shorter than 4 bytes are refused
  * with an error: masking them would shred ordinary output. */
 int hoist_masker_add_secret (struct hoist_masker *m, const char *secret, struct hoist_error **err) HOIST_WUR;
+/* Both return 0, or the sink's negative value; the bytes being processed
+ * when the sink failed are dropped, never sent twice. */
 int hoist_masker_write (struct hoist_masker *m, const char *p, size_t n);
+/* Emit everything held back (masking complete secrets in it).  A flush is
+ * a boundary: nothing before it combines with what is written after. */
 int hoist_masker_flush (struct hoist_masker *m);
 
 /* ---------------------------------------------------------------------
@@ -194,6 +201,9 @@ int hoist_masker_flush (struct hoist_masker *m);
  * "hoist: debug: MSG".  With timestamps on (hoist serve, job logs) each
  * line starts with an RFC 3339 UTC time: "2026-11-22T10:00:00Z ".  A
  * message's own newlines are kept; a final newline is added if missing.
+ * Each line is masked whole and written with one write loop, so nothing
+ * is held back between calls.  All functions are thread-safe, and
+ * hoist_log() leaves errno as it found it.
  * ------------------------------------------------------------------- */
 
 enum hoist_log_level
@@ -213,7 +223,8 @@ void hoist_log_set_timestamps (bool on);
 int hoist_log_add_secret (const char *secret, struct hoist_error **err) HOIST_WUR;
 void hoist_log (enum hoist_log_level level, const char *fmt, ...) HOIST_PRINTF (2, 3);
 void hoist_logv (enum hoist_log_level level, const char *fmt, va_list ap) HOIST_PRINTF (2, 0);
-/* Release the global logger's state (for leak-checked tests). */
+/* Release the global logger's state (for leak-checked tests): registered
+ * secrets are forgotten; level, fd and timestamps keep their settings. */
 void hoist_log_shutdown (void);
 
 /* ---------------------------------------------------------------------
@@ -230,14 +241,15 @@ enum hoist_spawn_io
 
 struct hoist_spawn_opts
 {
-  /* argv[0] is resolved through PATH (of ENVP when given, else of the
-   * parent) before fork; a name with '/' is used as is. */
+  /* argv[0] is resolved through PATH (of ENVP when it has one, else of
+   * the parent) before fork; only absolute PATH entries are searched.  A
+   * name with '/' is used as is (relative to CWD when CWD is set). */
   char *const *argv;
   /* NULL-terminated "K=V" vector; NULL means an empty environment. */
   char *const *envp;
   const char *cwd; /* NULL: the parent's */
 
-  int stdin_fd; /* -1: /dev/null */
+  int stdin_fd; /* -1: /dev/null (0 is the parent's stdin) */
   enum hoist_spawn_io stdout_mode;
   int stdout_fd;
   struct hoist_buf *stdout_buf;
@@ -259,9 +271,13 @@ struct hoist_spawn_result
 /* Run the program and wait for it.  Returns 0 when it ran (whatever its
  * exit status; see RES), and negative with *err set when it could not be
  * started (not found, exec failed — the child's errno is reported through
- * a close-on-exec pipe), when capture exceeded a buffer's limit, or on
- * timeout (-ETIMEDOUT, RES->timed_out set).  The child gets
- * PR_SET_PDEATHSIG(SIGKILL) and every fd above 2 closed. */
+ * a close-on-exec pipe), when capture exceeded a buffer's limit (-E2BIG,
+ * the child is killed), or on timeout (-ETIMEDOUT, RES->timed_out set,
+ * the child killed with SIGKILL).  The timeout covers the wait for the
+ * capture pipes' EOF too.  RES may be NULL.  The child gets
+ * PR_SET_PDEATHSIG(SIGKILL) (tied to the calling thread, which is blocked
+ * here for the child's life), default signal dispositions, an empty
+ * signal mask, and every fd above 2 closed. */
 int hoist_spawn (const struct hoist_spawn_opts *opts, struct hoist_spawn_result *res,
                  struct hoist_error **err) HOIST_WUR;
 
