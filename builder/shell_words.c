@@ -6,9 +6,9 @@
  * the goal is BuildKit's behaviour, including its odd corners; the comments
  * name the corners that look like mistakes but are not.  The functions
  * follow lex.go's shape so the two can be compared case by case:
- * process_until() is processStopOn, process_dollar() is processDollar,
- * the pattern matcher stands in for the Go regexps of the #, % and /
- * operators.
+ * process_until() is processStopOn, process_dollar() is processDollar.
+ * The patterns of the #, % and / operators, for which BuildKit builds Go
+ * regexps, are matched in shell_pattern.c.
  *
  * Known differences, all deliberate: names are ASCII (Go also takes any
  * Unicode letter or digit, which would need Unicode tables here); bytes
@@ -18,6 +18,7 @@
  * text before an ${VAR<op>...} in the same word (BuildKit reuses one
  * buffer for both) is not copied.
  */
+#define BUILDER_INTERNAL
 #include "config.h"
 
 #include <errno.h>
@@ -25,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "builder/shell_pattern.h"
 #include "builder/shell_words.h"
 
 /* An error quotes the input it was processing; a huge input is cut here so
@@ -39,7 +41,7 @@ struct scan
   const char *p;      /* next byte to read; the input ends at '\0' */
   bool raw_escapes;   /* keep escape chars: text that becomes a pattern */
   unsigned depth;     /* process_until calls under way */
-  size_t match_steps; /* pattern-matching work spent so far */
+  size_t match_steps; /* pattern-matching work spent so far (STEPS of shell_pattern.h) */
 };
 
 /* Words being split out of the output (ProcessWords only). */
@@ -103,63 +105,29 @@ emit_str (const struct scan *s, struct hoist_buf *out, const char *str, struct h
   return emit (s, out, str, strlen (str), err);
 }
 
+/* A shell_pattern.c call failed with RET and an error that names only the
+ * problem: add the input, as every error here does, keeping the status. */
+static int
+scan_fail_pattern (const struct scan *s, struct hoist_error **err, int ret)
+{
+  cleanup_free char *problem = NULL;
+
+  if (err == NULL || *err == NULL)
+    return ret;
+  problem = steal_pointer (&(*err)->msg);
+  return scan_fail (s, err, (*err)->status, "%s", problem);
+}
+
 /* ---------------------------------------------------------------------
  * Characters
  * ------------------------------------------------------------------- */
-
-/* Length of the valid UTF-8 sequence at P, storing its code point in *CP,
- * or 0 when P does not start one.  As strict as Go's decoder (no overlong
- * forms, surrogates or values past U+10FFFF), so '?' in a pattern and the
- * whitespace test see the characters Go sees.  P is NUL-terminated, and
- * NUL is never a continuation byte, so no length is needed. */
-static size_t
-utf8_decode (const char *p, uint32_t *cp)
-{
-  const unsigned char *u = (const unsigned char *)p;
-  unsigned char lo = 0x80, hi = 0xbf;
-  size_t len;
-  uint32_t c;
-
-  if (u[0] < 0x80)
-    {
-      *cp = u[0];
-      return 1;
-    }
-  if (u[0] >= 0xc2 && u[0] <= 0xdf)
-    len = 2, c = u[0] & 0x1f;
-  else if (u[0] >= 0xe0 && u[0] <= 0xef)
-    {
-      len = 3, c = u[0] & 0x0f;
-      lo = u[0] == 0xe0 ? 0xa0 : 0x80;
-      hi = u[0] == 0xed ? 0x9f : 0xbf;
-    }
-  else if (u[0] >= 0xf0 && u[0] <= 0xf4)
-    {
-      len = 4, c = u[0] & 0x07;
-      lo = u[0] == 0xf0 ? 0x90 : 0x80;
-      hi = u[0] == 0xf4 ? 0x8f : 0xbf;
-    }
-  else
-    return 0;
-  /* Only the second byte has a narrowed range. */
-  if (u[1] < lo || u[1] > hi)
-    return 0;
-  for (size_t i = 1; i < len; i++)
-    {
-      if ((u[i] & 0xc0) != 0x80)
-        return 0;
-      c = (c << 6) | (u[i] & 0x3f);
-    }
-  *cp = c;
-  return len;
-}
 
 /* Bytes of the character at P: the UTF-8 sequence, or 1 for a stray byte. */
 static size_t
 char_len (const char *p)
 {
   uint32_t cp;
-  size_t n = utf8_decode (p, &cp);
+  size_t n = builder_utf8_decode (p, &cp);
   return n != 0 ? n : 1;
 }
 
@@ -176,7 +144,7 @@ space_len (const char *p)
     return 1;
   if ((unsigned char)*p < 0x80)
     return 0;
-  n = utf8_decode (p, &cp);
+  n = builder_utf8_decode (p, &cp);
   if (n == 0)
     return 0;
   if (cp == 0x85 || cp == 0xa0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029
@@ -300,442 +268,6 @@ scan_name (struct scan *s)
 }
 
 /* ---------------------------------------------------------------------
- * Patterns for ${VAR#p} ${VAR%p} ${VAR/p/r}
- *
- * BuildKit turns a pattern into a Go regexp: '*' is ".*" (or ".*?" for the
- * shortest match), '?' is ".", "\*" "\?" "\\" are literal, a '\' before
- * '}' or '/' is dropped, anything else after '\' is an error, and every
- * other character is literal.  Go's '.' matches one character except
- * '\n', and its matches are leftmost-first (Perl's choice among possible
- * matches), so a small Pike VM below computes exactly those matches in
- * time linear in the text, never backtracking.
- * ------------------------------------------------------------------- */
-
-/* Code of a byte that is not part of valid UTF-8: above every code point,
- * so it only equals the same stray byte. */
-#define STRAY_BYTE(b) (0x110000u + (unsigned char)(b))
-
-/* A string as characters: one code per UTF-8 character (or stray byte). */
-struct units
-{
-  uint32_t *code;
-  size_t *off; /* byte offset of each unit; off[n] is the length */
-  size_t n;
-};
-
-static void
-units_decode (struct units *u, const char *str)
-{
-  size_t len = strlen (str);
-
-  u->code = hoist_xreallocarray (NULL, len + 1, sizeof (*u->code));
-  u->off = hoist_xreallocarray (NULL, len + 1, sizeof (*u->off));
-  u->n = 0;
-  for (size_t i = 0; i < len;)
-    {
-      uint32_t cp;
-      size_t k = utf8_decode (str + i, &cp);
-      if (k == 0)
-        cp = STRAY_BYTE (str[i]), k = 1;
-      u->code[u->n] = cp;
-      u->off[u->n++] = i;
-      i += k;
-    }
-  u->off[u->n] = len;
-}
-
-static void
-units_release (struct units *u)
-{
-  free (u->code);
-  free (u->off);
-  u->code = NULL;
-  u->off = NULL;
-}
-#define cleanup_units __attribute__ ((cleanup (units_release)))
-
-static void
-reverse_codes (uint32_t *c, size_t n)
-{
-  for (size_t i = 0; i < n / 2; i++)
-    {
-      uint32_t t = c[i];
-      c[i] = c[n - 1 - i];
-      c[n - 1 - i] = t;
-    }
-}
-
-/* Reverse a pattern for a suffix match, keeping each "\x" pair in order,
- * as BuildKit's reversePattern: ${VAR%p} is a prefix match of reversed p
- * on the reversed value.  Pairs are taken left to right, and a lone
- * trailing '\' moves to the front, where compiling it will fail. */
-static void
-reverse_pattern (uint32_t *c, size_t n)
-{
-  cleanup_free uint32_t *out = hoist_xreallocarray (NULL, n + 1, sizeof (*out));
-
-  for (size_t i = 0; i < n;)
-    {
-      size_t o = n - 1 - i;
-      if (c[i] == '\\' && i + 1 < n)
-        {
-          out[o - 1] = c[i];
-          out[o] = c[i + 1];
-          i += 2;
-        }
-      else
-        out[o] = c[i++];
-    }
-  if (n > 0)
-    memcpy (c, out, n * sizeof (*c));
-}
-
-enum pat_op
-{
-  PAT_LIT,  /* one character equal to code */
-  PAT_ANY,  /* '?': one character but '\n' */
-  PAT_STAR, /* '*': any run of characters but '\n' */
-};
-
-struct pat_elem
-{
-  enum pat_op op;
-  uint32_t code;
-};
-
-struct pattern
-{
-  struct pat_elem *elem;
-  size_t n;
-  bool greedy; /* '*' takes the longest run first (else the shortest) */
-};
-
-static void
-pattern_release (struct pattern *pat)
-{
-  free (pat->elem);
-  pat->elem = NULL;
-}
-#define cleanup_pattern __attribute__ ((cleanup (pattern_release)))
-
-/* Compile the characters C[0..N) of a pattern.  Adjacent stars are merged:
- * "**" matches exactly what "*" does, and the matcher relies on a star
- * never following a star.  SHOWN is the pattern as written, for errors. */
-static int
-pattern_compile (const struct scan *s, const uint32_t *c, size_t n, bool greedy, const char *shown, struct pattern *pat,
-                 struct hoist_error **err)
-{
-  pat->elem = hoist_xreallocarray (NULL, n + 1, sizeof (*pat->elem));
-  pat->n = 0;
-  pat->greedy = greedy;
-  for (size_t i = 0; i < n;)
-    {
-      uint32_t tok = c[i++];
-      enum pat_op op = PAT_LIT;
-
-      if (tok == '*')
-        op = PAT_STAR;
-      else if (tok == '?')
-        op = PAT_ANY;
-      else if (tok == '\\')
-        {
-          /* "\}" and "\/" only kept the lexer from ending the pattern. */
-          if (i < n && (c[i] == '}' || c[i] == '/'))
-            continue;
-          if (i == n || (c[i] != '*' && c[i] != '?' && c[i] != '\\'))
-            return scan_fail (s, err, 0, "invalid escape in pattern '%s'", shown);
-          tok = c[i++];
-        }
-      if (op == PAT_STAR && pat->n > 0 && pat->elem[pat->n - 1].op == PAT_STAR)
-        continue;
-      pat->elem[pat->n].op = op;
-      pat->elem[pat->n++].code = tok;
-    }
-  return 0;
-}
-
-/* A Pike VM over the compiled pattern.  A state is an element index: at a
- * literal or '?' the thread consumes that character and moves on; at a
- * star it consumes one character and stays; index n is a match.  Lists
- * hold threads in priority order, as Go's regexp does, and each state at
- * most once per text position, which bounds the work. */
-struct vm_thread
-{
-  size_t pc;
-  size_t start; /* text position where this thread's match began */
-};
-
-struct vm
-{
-  const struct pattern *pat;
-  const uint32_t *text;
-  size_t n;
-  struct vm_thread *cur, *next;
-  size_t ncur, nnext;
-  size_t *mark; /* mark[pc] == gen: pc is already in the list being built */
-  size_t gen;
-};
-
-static void
-vm_init (struct vm *vm, const struct pattern *pat, const struct units *text)
-{
-  vm->pat = pat;
-  vm->text = text->code;
-  vm->n = text->n;
-  vm->cur = hoist_xreallocarray (NULL, pat->n + 1, sizeof (*vm->cur));
-  vm->next = hoist_xreallocarray (NULL, pat->n + 1, sizeof (*vm->next));
-  vm->mark = hoist_xcalloc (pat->n + 1, sizeof (*vm->mark));
-  vm->ncur = vm->nnext = 0;
-  vm->gen = 0;
-}
-
-static void
-vm_release (struct vm *vm)
-{
-  free (vm->cur);
-  free (vm->next);
-  free (vm->mark);
-  vm->cur = vm->next = NULL;
-  vm->mark = NULL;
-}
-#define cleanup_vm __attribute__ ((cleanup (vm_release)))
-
-/* Add the thread that is about to enter state PC to LIST.  Entering a star
- * forks: stay in it (consume) or skip it, in the order of preference; the
- * element after a star is never a star, so this recurses at most once. */
-static void
-vm_add (struct vm *vm, struct vm_thread *list, size_t *nlist, size_t pc, size_t start)
-{
-  const struct pattern *pat = vm->pat;
-
-  if (vm->mark[pc] == vm->gen)
-    return;
-  vm->mark[pc] = vm->gen;
-  if (pc < pat->n && pat->elem[pc].op == PAT_STAR)
-    {
-      if (!pat->greedy)
-        vm_add (vm, list, nlist, pc + 1, start);
-      list[(*nlist)++] = (struct vm_thread){ pc, start };
-      if (pat->greedy)
-        vm_add (vm, list, nlist, pc + 1, start);
-      return;
-    }
-  list[(*nlist)++] = (struct vm_thread){ pc, start };
-}
-
-static bool
-vm_accepts (const struct pat_elem *e, uint32_t c)
-{
-  return e->op == PAT_LIT ? c == e->code : c != '\n';
-}
-
-/* Advance every thread of the current list over the character at POS (if
- * any) into the next list.  A thread in the match state records the match
- * and cuts every thread after it: they could only find matches Go's
- * leftmost-first rule ranks lower. */
-static int
-vm_step (struct scan *s, struct vm *vm, size_t pos, bool *found, size_t *start, size_t *end, struct hoist_error **err)
-{
-  vm->gen++;
-  vm->nnext = 0;
-  for (size_t i = 0; i < vm->ncur; i++)
-    {
-      const struct vm_thread *t = &vm->cur[i];
-
-      if (++s->match_steps > BUILDER_SHELL_MATCH_STEPS_MAX)
-        return scan_fail (s, err, E2BIG, "pattern matching needs more than %d steps", BUILDER_SHELL_MATCH_STEPS_MAX);
-      if (t->pc == vm->pat->n)
-        {
-          *found = true;
-          *start = t->start;
-          *end = pos;
-          break;
-        }
-      if (pos < vm->n && vm_accepts (&vm->pat->elem[t->pc], vm->text[pos]))
-        {
-          size_t pc = vm->pat->elem[t->pc].op == PAT_STAR ? t->pc : t->pc + 1;
-          vm_add (vm, vm->next, &vm->nnext, pc, t->start);
-        }
-    }
-  struct vm_thread *swap = vm->cur;
-  vm->cur = vm->next;
-  vm->next = swap;
-  vm->ncur = vm->nnext;
-  return 0;
-}
-
-/* Find the leftmost-first match starting at text position FROM or later
- * (only at FROM when ANCHORED).  Returns 1 with [*START, *END) in text
- * positions, 0 when there is none, negative when over the work limit. */
-static int
-vm_search (struct scan *s, struct vm *vm, size_t from, bool anchored, size_t *start, size_t *end,
-           struct hoist_error **err)
-{
-  bool found = false;
-
-  vm->gen++;
-  vm->ncur = 0;
-  for (size_t pos = from; pos <= vm->n; pos++)
-    {
-      /* A match starting here ranks below every earlier start. */
-      if (!found && (!anchored || pos == from))
-        vm_add (vm, vm->cur, &vm->ncur, 0, pos);
-      if (vm->ncur == 0)
-        break;
-      if (vm_step (s, vm, pos, &found, start, end, err) < 0)
-        return -E2BIG;
-    }
-  return found ? 1 : 0;
-}
-
-/* Decode and compile PATTERN for matching on VALUE.  For a suffix match
- * both are reversed, as BuildKit does. */
-static int
-pattern_prepare (struct scan *s, const char *value, const char *pattern, bool reversed, bool greedy, struct units *v,
-                 struct pattern *pat, struct hoist_error **err)
-{
-  cleanup_units struct units p = { 0 };
-
-  units_decode (v, value);
-  units_decode (&p, pattern);
-  if (reversed)
-    {
-      reverse_codes (v->code, v->n);
-      reverse_pattern (p.code, p.n);
-    }
-  return pattern_compile (s, p.code, p.n, greedy, pattern, pat, err);
-}
-
-/* ${VAR#p} ${VAR##p} (prefix) and ${VAR%p} ${VAR%%p} (suffix): remove the
- * shortest (or, when GREEDY, longest) match of PATTERN. */
-static int
-trim_affix (struct scan *s, const char *value, const char *pattern, bool suffix, bool greedy, struct hoist_buf *out,
-            struct hoist_error **err)
-{
-  cleanup_units struct units v = { 0 };
-  cleanup_pattern struct pattern pat = { 0 };
-  cleanup_vm struct vm vm = { 0 };
-  size_t start, end;
-  int found;
-
-  if (pattern_prepare (s, value, pattern, suffix, greedy, &v, &pat, err) < 0)
-    return -1;
-  vm_init (&vm, &pat, &v);
-  found = vm_search (s, &vm, 0, true, &start, &end, err);
-  if (found <= 0)
-    return found < 0 ? found : emit_str (s, out, value, err);
-  if (suffix)
-    return emit (s, out, value, v.off[v.n - end], err);
-  return emit_str (s, out, value + v.off[end], err);
-}
-
-/* Is T (after a '$' in a replacement) a group reference, "name" or
- * "{name}"?  Sets *USED to its length and *WHOLE when it names group 0,
- * the whole match: Go's Regexp.Expand, which ${VAR//p/r} runs on r.  The
- * pattern has no other groups, so every other name expands to nothing. */
-static bool
-template_ref (const char *t, size_t *used, bool *whole)
-{
-  bool brace = t[0] == '{';
-  size_t i = brace ? 1 : 0;
-  size_t first = i;
-
-  while (is_name_char (t[i]))
-    i++;
-  if (i == first || (brace && t[i] != '}'))
-    return false;
-  /* "0" is group 0; "00" is not a number (leading zero) but a name. */
-  *whole = i - first == 1 && t[first] == '0';
-  *used = brace ? i + 1 : i;
-  return true;
-}
-
-/* Append the replacement TEMPLATE for one match of ${VAR//p/r}: "$$" is
- * '$', "$0" and "${0}" the match, other references nothing, and a '$'
- * that starts no reference stays. */
-static int
-emit_template (const struct scan *s, struct hoist_buf *out, const char *t, const char *match, size_t mlen,
-               struct hoist_error **err)
-{
-  const char *dollar;
-
-  while ((dollar = strchr (t, '$')) != NULL)
-    {
-      size_t used;
-      bool whole;
-
-      if (emit (s, out, t, (size_t)(dollar - t), err) < 0)
-        return -E2BIG;
-      t = dollar + 1;
-      if (*t == '$' || !template_ref (t, &used, &whole))
-        {
-          if (emit (s, out, "$", 1, err) < 0)
-            return -E2BIG;
-          t += *t == '$';
-          continue;
-        }
-      t += used;
-      if (whole && emit (s, out, match, mlen, err) < 0)
-        return -E2BIG;
-    }
-  return emit_str (s, out, t, err);
-}
-
-/* ${VAR//p/r}: Go's Regexp.ReplaceAllString.  Matches do not overlap, an
- * empty match right after a match is not replaced, and the search always
- * moves on by at least one character. */
-static int
-replace_all (struct scan *s, struct vm *vm, const char *value, const struct units *v, const char *rep,
-             struct hoist_buf *out, struct hoist_error **err)
-{
-  size_t last = 0, search = 0;
-
-  while (search <= v->n)
-    {
-      size_t start, end;
-      int found = vm_search (s, vm, search, false, &start, &end, err);
-
-      if (found < 0)
-        return found;
-      if (found == 0)
-        break;
-      if (emit (s, out, value + v->off[last], v->off[start] - v->off[last], err) < 0)
-        return -E2BIG;
-      if ((end > last || start == 0)
-          && emit_template (s, out, rep, value + v->off[start], v->off[end] - v->off[start], err) < 0)
-        return -E2BIG;
-      last = end;
-      search = search + 1 > end ? search + 1 : end;
-    }
-  return emit_str (s, out, value + v->off[last], err);
-}
-
-/* ${VAR/p/r} (first match, R taken literally) and ${VAR//p/r} (every
- * match, R expanded as Go's Expand).  Stars are always greedy here. */
-static int
-replace_pattern (struct scan *s, const char *value, const char *pattern, const char *rep, bool all,
-                 struct hoist_buf *out, struct hoist_error **err)
-{
-  cleanup_units struct units v = { 0 };
-  cleanup_pattern struct pattern pat = { 0 };
-  cleanup_vm struct vm vm = { 0 };
-  size_t start, end;
-  int found;
-
-  if (pattern_prepare (s, value, pattern, false, true, &v, &pat, err) < 0)
-    return -1;
-  vm_init (&vm, &pat, &v);
-  if (all)
-    return replace_all (s, &vm, value, &v, rep, out, err);
-  found = vm_search (s, &vm, 0, false, &start, &end, err);
-  if (found <= 0)
-    return found < 0 ? found : emit_str (s, out, value, err);
-  if (emit (s, out, value, v.off[start], err) < 0 || emit_str (s, out, rep, err) < 0)
-    return -E2BIG;
-  return emit_str (s, out, value + v.off[end], err);
-}
-
-/* ---------------------------------------------------------------------
  * Substitution
  * ------------------------------------------------------------------- */
 
@@ -814,7 +346,9 @@ expand_operator (struct scan *s, const char *name, char op, bool colon, struct h
       {
         /* A doubled operator ("##", "%%") asks for the longest match. */
         bool greedy = word.data[0] == op;
-        return trim_affix (s, value ? value : "", word.data + greedy, op == '%', greedy, out, err);
+        ret = builder_pattern_trim (value ? value : "", word.data + greedy, op == '%', greedy, &s->match_steps, out,
+                                    err);
+        return ret < 0 ? scan_fail_pattern (s, err, ret) : 0;
       }
     default:
       return fail_modifier (s, name, op, colon, err);
@@ -842,7 +376,8 @@ expand_replace (struct scan *s, const char *name, struct hoist_buf *out, struct 
   if (ret < 0)
     return missing_or (s, ret, '}', err);
   value = lookup (s, name);
-  return replace_pattern (s, value ? value : "", pattern.data, rep.data, all, out, err);
+  ret = builder_pattern_replace (value ? value : "", pattern.data, rep.data, all, &s->match_steps, out, err);
+  return ret < 0 ? scan_fail_pattern (s, err, ret) : 0;
 }
 
 /* After "${": the name, then '}' or an operator. */
