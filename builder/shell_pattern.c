@@ -67,50 +67,6 @@ emit_str (struct hoist_buf *out, const char *str, struct hoist_error **err)
  * Characters
  * ------------------------------------------------------------------- */
 
-/* P is NUL-terminated, and NUL is never a continuation byte, so no
- * length is needed. */
-size_t
-builder_utf8_decode (const char *p, uint32_t *cp)
-{
-  const unsigned char *u = (const unsigned char *) p;
-  unsigned char lo = 0x80, hi = 0xbf;
-  size_t len;
-  uint32_t c;
-
-  if (u[0] < 0x80)
-    {
-      *cp = u[0];
-      return 1;
-    }
-  if (u[0] >= 0xc2 && u[0] <= 0xdf)
-    len = 2, c = u[0] & 0x1f;
-  else if (u[0] >= 0xe0 && u[0] <= 0xef)
-    {
-      len = 3, c = u[0] & 0x0f;
-      lo = u[0] == 0xe0 ? 0xa0 : 0x80;
-      hi = u[0] == 0xed ? 0x9f : 0xbf;
-    }
-  else if (u[0] >= 0xf0 && u[0] <= 0xf4)
-    {
-      len = 4, c = u[0] & 0x07;
-      lo = u[0] == 0xf0 ? 0x90 : 0x80;
-      hi = u[0] == 0xf4 ? 0x8f : 0xbf;
-    }
-  else
-    return 0;
-  /* Only the second byte has a narrowed range. */
-  if (u[1] < lo || u[1] > hi)
-    return 0;
-  for (size_t i = 1; i < len; i++)
-    {
-      if ((u[i] & 0xc0) != 0x80)
-        return 0;
-      c = (c << 6) | (u[i] & 0x3f);
-    }
-  *cp = c;
-  return len;
-}
-
 /* Code of a byte that is not part of valid UTF-8: above every code point,
  * so it only equals the same stray byte. */
 #define STRAY_BYTE(b) (0x110000u + (unsigned char) (b))
@@ -134,7 +90,7 @@ units_decode (struct units *u, const char *str)
   for (size_t i = 0; i < len;)
     {
       uint32_t cp;
-      size_t k = builder_utf8_decode (str + i, &cp);
+      size_t k = hoist_utf8_decode (str + i, len - i, &cp);
       if (k == 0)
         cp = STRAY_BYTE (str[i]), k = 1;
       u->code[u->n] = cp;

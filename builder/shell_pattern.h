@@ -29,13 +29,6 @@
 
 #include "common/common.h"
 
-/* Length of the valid UTF-8 sequence at P (NUL-terminated), storing its
- * code point in *CP, or 0 when P does not start one (*CP is then
- * untouched).  As strict as Go's decoder (no overlong forms, surrogates or
- * values past U+10FFFF), so '?' in a pattern and the whitespace test of
- * word splitting see the characters Go sees. */
-size_t builder_utf8_decode (const char *p, uint32_t *cp);
-
 /* ${VAR#p} ${VAR##p} (SUFFIX false) and ${VAR%p} ${VAR%%p} (SUFFIX true):
  * append to OUT the VALUE without the shortest (or, when GREEDY, the
  * longest) match of PATTERN at its start (or end); VALUE unchanged when

@@ -127,7 +127,7 @@ static size_t
 char_len (const char *p)
 {
   uint32_t cp;
-  size_t n = builder_utf8_decode (p, &cp);
+  size_t n = hoist_utf8_decode (p, strnlen (p, 4), &cp);
   return n != 0 ? n : 1;
 }
 
@@ -144,7 +144,7 @@ space_len (const char *p)
     return 1;
   if ((unsigned char)*p < 0x80)
     return 0;
-  n = builder_utf8_decode (p, &cp);
+  n = hoist_utf8_decode (p, strnlen (p, 4), &cp);
   if (n == 0)
     return 0;
   if (cp == 0x85 || cp == 0xa0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029

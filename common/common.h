@@ -140,6 +140,21 @@ void hoist_buf_freep (struct hoist_buf *b);
 #define cleanup_buf __attribute__ ((cleanup (hoist_buf_freep)))
 
 /* ---------------------------------------------------------------------
+ * UTF-8
+ * ------------------------------------------------------------------- */
+
+/* Decode the character at S, of which N bytes may be read, as strictly as
+ * Go's utf8.DecodeRune.  Returns its length, 1 to 4, with its code point
+ * in *CP; a byte below 0x80, NUL included, is one character.  Returns 0
+ * when N is 0 or S starts no valid sequence (a stray or truncated byte, an
+ * overlong form, a surrogate, a value past U+10FFFF); *CP is then left
+ * alone, and the caller decides what the bad byte stands for (Go reads it
+ * as U+FFFD, one byte wide).  Reads nothing past the first byte that makes
+ * the sequence invalid, so for a NUL-terminated string N may be
+ * strnlen (S, 4). */
+size_t hoist_utf8_decode (const char *s, size_t n, uint32_t *cp);
+
+/* ---------------------------------------------------------------------
  * SHA-256 digests
  * ------------------------------------------------------------------- */
 
