@@ -326,15 +326,538 @@ bool builder_ignore_must_descend (const struct builder_ignore *ig, const char *d
 size_t builder_ignore_count (const struct builder_ignore *ig);
 
 /* ---------------------------------------------------------------------
+ * Build context: sorted walk with .dockerignore, content digests cached
+ * ------------------------------------------------------------------- */
+
+/* @@CONTEXT_API@@ — the context helper fills this section. */
+
+/* ---------------------------------------------------------------------
  * Layer writer: PAX tar stream -> compression -> blob, digests in one pass
  * ------------------------------------------------------------------- */
 
-/* @@LAYER_API@@ — the layer helper fills this section. */
+/* A layer is a PAX tar stream (libarchive's restricted pax: plain ustar
+ * headers, a pax extended header only where ustar cannot say it) that is
+ * compressed and written to a file in one pass, with both digests computed
+ * on the way.  Nothing is held whole: memory is a few MiB per compression
+ * thread whatever the size of the layer.
+ *
+ * Reproducible: the bytes depend only on the entries and the options, not
+ * on the machine, the locale, the pid, the time or the number of threads.
+ * Entries carry numeric uid/gid with empty user and group names, mtime in
+ * whole seconds (clamped to source_date_epoch when that is set), no atime
+ * or ctime.  Directory names end in '/' as Docker and BuildKit write them;
+ * non-ASCII names are written as UTF-8 pax records (raw bytes with
+ * hdrcharset=BINARY when they are not valid UTF-8).  gzip blobs are a
+ * series of gzip members, one per 1 MiB of tar, each with the fixed header
+ * mtime 0, OS 255, which `gzip -d` and every OCI runtime read as one
+ * stream.  The compressor library's version can change the compressed
+ * bytes (never the diff_id). */
+
+#include <time.h>
+
+enum builder_compression
+{
+  BUILDER_COMPRESSION_GZIP = 0, /* the default */
+  BUILDER_COMPRESSION_ZSTD,
+  BUILDER_COMPRESSION_NONE,
+};
+
+/* NAME is "gzip", "zstd" or "uncompressed" (BuildKit's word; "none" too).
+ * Fails with "unknown compression 'NAME'" and *OUT untouched. */
+int builder_compression_parse (const char *name, enum builder_compression *out, struct hoist_error **err) HOIST_WUR;
+
+/* The OCI media type of a layer so compressed (a static string):
+ * "application/vnd.oci.image.layer.v1.tar+gzip", "...tar+zstd", "...tar". */
+const char *builder_compression_media_type (enum builder_compression c);
+
+/* Highest compression level offered: gzip 1-9, zstd 1-19. */
+#define BUILDER_GZIP_LEVEL_MAX 9
+#define BUILDER_ZSTD_LEVEL_MAX 19
+
+struct builder_layer_opts
+{
+  enum builder_compression compression;
+  int level;        /* 0: the default (gzip 6, zstd 3) */
+  unsigned threads; /* compression threads; 0: the number of online CPUs */
+  /* Seconds since the epoch; every mtime above it is lowered to it.
+   * Negative: not set, mtimes are kept. */
+  int64_t source_date_epoch;
+  /* xattrs other than security.capability are dropped unless this is set. */
+  bool all_xattrs;
+};
+
+/* Defaults: gzip at its default level, one thread per CPU, no epoch. */
+void builder_layer_opts_init (struct builder_layer_opts *opts);
+
+struct builder_xattr
+{
+  const char *name;  /* "security.capability", "user.x", ... */
+  const void *value; /* LEN bytes, need not be text */
+  size_t len;
+};
+
+/* One entry; every pointer is borrowed for the duration of the call. */
+struct builder_layer_entry
+{
+  /* Relative and clean: no leading '/' or "./", no trailing '/', no empty,
+   * "." or ".." component. */
+  const char *path;
+  mode_t mode; /* file type and permission bits (setuid etc. included) */
+  uid_t uid;
+  gid_t gid;
+  struct timespec mtime; /* tv_nsec is dropped */
+  /* Regular files: the content is SIZE bytes read from FD from its
+   * current offset (FD is borrowed, never closed).  FD may be -1 when SIZE
+   * is 0 (whiteouts). */
+  int64_t size;
+  int fd;
+  const char *link_target;     /* symlinks: the target, as is */
+  const char *hardlink_target; /* hard links: an earlier path of this layer */
+  dev_t rdev;                  /* character and block devices */
+  const struct builder_xattr *xattrs;
+  size_t n_xattrs;
+};
+
+struct builder_layer_result
+{
+  char diff_id[HOIST_DIGEST_STR_SIZE]; /* sha256 of the tar */
+  char digest[HOIST_DIGEST_STR_SIZE];  /* sha256 of the blob as written */
+  int64_t size;                        /* bytes of the blob */
+};
+
+/* The order entries must come in: parents before their contents, and
+ * names compared bytewise one path component at a time ("a", "a/b", "a-c"),
+ * which is the order of a walk that reads each directory sorted, as
+ * Docker's and BuildKit's do.  Returns <0, 0 or >0 as strcmp. */
+int builder_layer_path_cmp (const char *a, const char *b);
+
+struct builder_layer_writer;
+
+/* Start a layer written to OUT_FD (borrowed: never closed; the blob is
+ * written from its current offset, and nothing else may write to it until
+ * builder_layer_finish returns).  OPTS is copied.  On success *OUT is
+ * owned by the caller (builder_layer_writer_free).  Fails on a bad level. */
+int builder_layer_writer_new (int out_fd, const struct builder_layer_opts *opts, struct builder_layer_writer **out,
+                              struct hoist_error **err) HOIST_WUR;
+
+/* Append E.  Refuses, leaving the writer usable, an entry that is not
+ * valid or does not sort after the previous one (builder_layer_path_cmp),
+ * a hard link whose target does not sort before it, or a socket.  Fails
+ * when a regular file's content is not exactly E->size bytes ("'path'
+ * changed size while being read"), or on a read, write or compression
+ * error; after such a failure the layer is broken and every later call
+ * fails. */
+int builder_layer_add (struct builder_layer_writer *w, const struct builder_layer_entry *e,
+                       struct hoist_error **err) HOIST_WUR;
+
+/* End the tar stream, flush the blob to OUT_FD and fill RES.  Does not
+ * fsync: the store does that before it renames the blob into place.
+ * Nothing can be added after, whatever the result. */
+int builder_layer_finish (struct builder_layer_writer *w, struct builder_layer_result *res,
+                          struct hoist_error **err) HOIST_WUR;
+
+/* Stops the compression threads.  NULL is allowed. */
+void builder_layer_writer_free (struct builder_layer_writer *w);
 
 /* ---------------------------------------------------------------------
  * Content store (OCI image layout) and image config / manifest / index
  * ------------------------------------------------------------------- */
 
-/* @@STORE_API@@ — the store helper fills this section. */
+/* Media types hoist writes (OCI) and reads (OCI and Docker v2 schema 2). */
+#define BUILDER_MT_OCI_MANIFEST "application/vnd.oci.image.manifest.v1+json"
+#define BUILDER_MT_OCI_INDEX "application/vnd.oci.image.index.v1+json"
+#define BUILDER_MT_OCI_CONFIG "application/vnd.oci.image.config.v1+json"
+#define BUILDER_MT_OCI_LAYER "application/vnd.oci.image.layer.v1.tar"
+#define BUILDER_MT_OCI_LAYER_GZIP "application/vnd.oci.image.layer.v1.tar+gzip"
+#define BUILDER_MT_OCI_LAYER_ZSTD "application/vnd.oci.image.layer.v1.tar+zstd"
+#define BUILDER_MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
+#define BUILDER_MT_DOCKER_LIST "application/vnd.docker.distribution.manifest.list.v2+json"
+#define BUILDER_MT_DOCKER_CONFIG "application/vnd.docker.container.image.v1+json"
+#define BUILDER_MT_DOCKER_LAYER_GZIP "application/vnd.docker.image.rootfs.diff.tar.gzip"
+
+/* The annotation that names a tag in a layout's index.json. */
+#define BUILDER_ANNOTATION_REF_NAME "org.opencontainers.image.ref.name"
+#define BUILDER_ANNOTATION_CREATED "org.opencontainers.image.created"
+
+/* Largest manifest, index or image config hoist reads: they come from
+ * registries and base images, so they are untrusted; real ones are a few
+ * KiB (registries themselves cap manifests at 4 MiB). */
+#define BUILDER_JSON_BLOB_MAX (4u * 1024 * 1024)
+/* Largest index.json of a layout: one entry per tag, a few hundred bytes
+ * each. */
+#define BUILDER_LAYOUT_INDEX_MAX (16u * 1024 * 1024)
+/* Most entries in any one list or map of an image config (Env, Labels,
+ * ExposedPorts, Volumes, Cmd, history, ...). */
+#define BUILDER_CONFIG_ITEMS_MAX 10000u
+/* Most layers of one image (rootfs.diff_ids, manifest layers): far above
+ * what any runtime mounts (overlayfs stops near 128). */
+#define BUILDER_LAYERS_MAX 1000u
+/* Most manifests in one image index, and most tags in one layout. */
+#define BUILDER_INDEX_ENTRIES_MAX 10000u
+/* "2006-01-02T15:04:05Z" + NUL: what builder_format_time writes. */
+#define BUILDER_TIME_STR_SIZE 21
+
+/* json_decref at the end of the scope, as jansson's json_auto_t. */
+void builder_json_decrefp (json_t **j);
+#define cleanup_json __attribute__ ((cleanup (builder_json_decrefp)))
+
+/* JSON as hoist hashes it: compact, keys sorted, no final newline, so the
+ * same document always gives the same bytes and digest.  Returns a string
+ * the caller frees, its length in *LEN (when LEN is not NULL). */
+char *builder_json_canonical (const json_t *doc, size_t *len);
+
+/* Write EPOCH (seconds since 1970, UTC) as RFC 3339 "YYYY-MM-DDTHH:MM:SSZ".
+ * Fails (EOVERFLOW) before 1970 or after 9999. */
+int builder_format_time (int64_t epoch, char out[BUILDER_TIME_STR_SIZE], struct hoist_error **err) HOIST_WUR;
+/* True when S is an RFC 3339 date-time: "YYYY-MM-DDTHH:MM:SS", optional
+ * fraction, then "Z" or "+HH:MM"/"-HH:MM" ('t' and 'z' accepted). */
+bool builder_time_valid (const char *s);
+
+/* A string map kept sorted by key, keys unique: annotations and labels.
+ * Every key and value is owned by the map.  Zero-initialised is empty. */
+struct builder_kv
+{
+  char *key;
+  char *value;
+};
+
+struct builder_map
+{
+  struct builder_kv *items;
+  size_t n;
+};
+
+/* Set KEY to VALUE (both copied), replacing an existing value. */
+void builder_map_set (struct builder_map *map, const char *key, const char *value);
+/* Borrowed: valid until the map is changed or released.  NULL: absent. */
+const char *builder_map_get (const struct builder_map *map, const char *key);
+/* True when KEY was there. */
+bool builder_map_remove (struct builder_map *map, const char *key);
+void builder_map_copy (struct builder_map *dst, const struct builder_map *src);
+/* Free the items; the map is empty again. */
+void builder_map_release (struct builder_map *map);
+
+/* The platform of an image index entry. */
+struct builder_platform
+{
+  char *architecture; /* never NULL in a parsed or built platform */
+  char *os;           /* never NULL in a parsed or built platform */
+  char *variant;      /* NULL: none */
+  char *os_version;   /* NULL: none */
+  char **os_features; /* NULL-terminated; NULL: none */
+};
+
+void builder_platform_free (struct builder_platform *p);
+struct builder_platform *builder_platform_copy (const struct builder_platform *p);
+
+/* An OCI content descriptor.  Every pointer is owned by the descriptor
+ * and freed by builder_descriptor_release; optional members are NULL (or
+ * empty) when absent.  builder_descriptor_init zeroes it: an empty
+ * digest, size 0.  A descriptor may be copied only with
+ * builder_descriptor_copy. */
+struct builder_descriptor
+{
+  char *media_type;
+  char digest[HOIST_DIGEST_STR_SIZE]; /* "sha256:<64 hex>" */
+  int64_t size;
+  struct builder_map annotations;
+  char *artifact_type;
+  char **urls;                       /* NULL-terminated; foreign layers */
+  struct builder_platform *platform; /* image index entries only */
+};
+
+void builder_descriptor_init (struct builder_descriptor *d);
+void builder_descriptor_release (struct builder_descriptor *d);
+/* DST gets deep copies; DST must be released (or fresh) first. */
+void builder_descriptor_copy (struct builder_descriptor *dst, const struct builder_descriptor *src);
+/* Fill D (init first) from MEDIA_TYPE (copied), DIGEST and SIZE. */
+void builder_descriptor_set (struct builder_descriptor *d, const char *media_type, const char *digest, int64_t size);
+/* New reference: {mediaType, digest, size, ...} with the optional members
+ * present only when set. */
+json_t *builder_descriptor_to_json (const struct builder_descriptor *d);
+/* Parse and check J (untrusted): mediaType, digest (sha256 only) and size
+ * required and well-typed, optional members typed.  WHAT names the
+ * document and FIELD the member in errors: "image manifest: 'layers[2].size'
+ * must be a non-negative integer".  OUT is initialised here; on failure
+ * it is left released. */
+int builder_descriptor_from_json (const json_t *j, const char *what, const char *field,
+                                  struct builder_descriptor *out, struct hoist_error **err) HOIST_WUR;
+
+/* ---- Content store: an OCI image layout directory -------------------
+ *
+ * DIR/oci-layout, DIR/index.json, DIR/blobs/sha256/<hex>: readable as is
+ * by skopeo (oci:DIR:tag), umoci and anything else that reads the OCI
+ * image layout.  Blobs are immutable and named by their digest, so
+ * several processes may write blobs at once; index.json is changed under
+ * an flock on DIR/index.json.lock and replaced atomically, so concurrent
+ * tags are never lost and readers never see half a file.  Every write is
+ * fsync'd before it is renamed into place.  A store is used by one thread
+ * at a time; several stores (or processes) may share one directory. */
+struct builder_store;
+
+/* Open the layout at DIR.  With CREATE, a missing DIR (and its parents)
+ * or an empty DIR is made into a layout.  Fails, touching nothing in DIR,
+ * when DIR holds other files but no oci-layout ("'DIR' is not an OCI image
+ * layout: it has no oci-layout file and is not empty (hint: choose a new or
+ * empty directory)"), when its imageLayoutVersion is not 1.x (-ENOTSUP),
+ * and without CREATE when DIR is missing or has no oci-layout (-ENOENT).
+ * *OUT is owned by the caller. */
+int builder_store_open (const char *dir, bool create, struct builder_store **out,
+                        struct hoist_error **err) HOIST_WUR;
+void builder_store_free (struct builder_store *store);
+/* Borrowed: valid until STORE is freed. */
+const char *builder_store_path (const struct builder_store *store);
+
+/* Blob ingest: write into a temp file inside the layout (same file
+ * system, so the commit is a rename), hashing as you write, then commit
+ * it under its digest. */
+struct builder_blob_ingest;
+
+/* Start a blob.  *OUT is owned by the caller until it is passed to
+ * builder_store_blob_commit or builder_store_blob_abort, which both free
+ * it. */
+int builder_store_blob_begin (struct builder_store *store, struct builder_blob_ingest **out,
+                              struct hoist_error **err) HOIST_WUR;
+/* The temp file, open for reading and writing.  Borrowed: valid until the
+ * ingest is committed or aborted; do not close it. */
+int builder_blob_ingest_fd (const struct builder_blob_ingest *ing);
+
+enum
+{
+  /* Re-read the temp file and check it hashes to DIGEST: for blobs whose
+   * digest came from elsewhere (a registry, a descriptor). */
+  BUILDER_BLOB_VERIFY = 1 << 0,
+};
+
+/* Move the blob to blobs/sha256/<hex of DIGEST> after fsync.  DIGEST is
+ * what the caller computed while writing (or, with BUILDER_BLOB_VERIFY,
+ * what the content must hash to).  When a blob with that digest is
+ * already there it is kept and the temp file removed.  *SIZE (when SIZE
+ * is not NULL) gets the blob's size.  Frees ING whatever the result; on
+ * failure the temp file is removed.  Fails on an invalid digest or, with
+ * VERIFY, "blob content does not match digest 'sha256:...' (got '...')". */
+int builder_store_blob_commit (struct builder_store *store, struct builder_blob_ingest *ing,
+                               const char *digest, unsigned flags, int64_t *size,
+                               struct hoist_error **err) HOIST_WUR;
+/* Remove the temp file and free ING.  ING may be NULL. */
+void builder_store_blob_abort (struct builder_store *store, struct builder_blob_ingest *ing);
+
+/* False for a digest that is not "sha256:<64 lowercase hex>". */
+bool builder_store_has_blob (struct builder_store *store, const char *digest);
+/* Open the blob for reading: *FD (close-on-exec) is owned by the caller,
+ * *SIZE (when not NULL) gets its size.  Refuses any DIGEST that is not
+ * "sha256:<64 lowercase hex>" ("invalid digest '...'"), so a digest from
+ * outside can never name a path outside blobs/sha256.  -ENOENT when the
+ * blob is not there.  The content is not verified (streaming readers hash
+ * as they go). */
+int builder_store_blob_open (struct builder_store *store, const char *digest, int *fd, int64_t *size,
+                             struct hoist_error **err) HOIST_WUR;
+
+/* Store DOC as a blob of its canonical bytes (builder_json_canonical) and
+ * fill OUT (initialised here) with MEDIA_TYPE, digest and size. */
+int builder_store_put_json (struct builder_store *store, const json_t *doc, const char *media_type,
+                            struct builder_descriptor *out, struct hoist_error **err) HOIST_WUR;
+/* Read the JSON blob DIGEST, at most LIMIT bytes (0: BUILDER_JSON_BLOB_MAX),
+ * check that it hashes to DIGEST, and parse it (duplicate keys refused).
+ * *OUT is a new reference.  Fails with E2BIG over the limit, EBADMSG when
+ * the content does not match the digest. */
+int builder_store_read_json (struct builder_store *store, const char *digest, size_t limit, json_t **out,
+                             struct hoist_error **err) HOIST_WUR;
+
+/* True when TAG is a valid org.opencontainers.image.ref.name: components
+ * of [A-Za-z0-9]+ joined by one of -._:@+ or "--", separated by '/',
+ * at most 255 bytes. */
+bool builder_store_tag_valid (const char *tag);
+/* Point TAG at DESC (a manifest or an index already in the store): its
+ * index.json entry is DESC plus the ref.name annotation; an entry with the
+ * same tag is replaced, every other entry kept. */
+int builder_store_tag (struct builder_store *store, const char *tag, const struct builder_descriptor *desc,
+                       struct hoist_error **err) HOIST_WUR;
+/* Remove TAG's entry.  -ENOENT (with *ERR set) when it is not there. */
+int builder_store_untag (struct builder_store *store, const char *tag, struct hoist_error **err) HOIST_WUR;
+/* Fill OUT (initialised here) with TAG's descriptor, ref.name annotation
+ * included.  -ENOENT when the tag is not in the layout. */
+int builder_store_resolve (struct builder_store *store, const char *tag, struct builder_descriptor *out,
+                           struct hoist_error **err) HOIST_WUR;
+
+/* One tagged image, for `hoist images`. */
+struct builder_store_image
+{
+  char *tag;
+  struct builder_descriptor desc; /* its index.json entry */
+  /* "created" of the image config (of the first manifest for an index);
+   * NULL when unknown or the blobs are missing. */
+  char *created;
+};
+
+/* Every tagged entry of index.json, sorted by tag (untagged entries are
+ * skipped).  *OUT (an array of *N) is owned by the caller:
+ * builder_store_images_free.  Fails when index.json cannot be read or a
+ * tagged entry is not a valid descriptor. */
+int builder_store_list (struct builder_store *store, struct builder_store_image **out, size_t *n,
+                        struct hoist_error **err) HOIST_WUR;
+void builder_store_images_free (struct builder_store_image *images, size_t n);
+
+/* Copy the image TAG (its manifest or index, and recursively every blob it
+ * reaches: manifests, configs, layers) into the layout DEST_DIR (created
+ * if missing; an existing layout keeps its other images), verifying every
+ * digest on the way, and tag it there DEST_TAG (NULL: TAG). */
+int builder_store_export_layout (struct builder_store *store, const char *tag, const char *dest_dir,
+                                 const char *dest_tag, struct hoist_error **err) HOIST_WUR;
+/* The same as an OCI archive: a tar at DEST_FILE holding oci-layout,
+ * index.json (with only that image, tagged DEST_TAG or TAG) and blobs/.
+ * Reproducible: entries in a fixed order (blobs sorted by digest), mtime
+ * 0, owner 0:0, modes 0644/0755.  Written to a temp file beside DEST_FILE
+ * and renamed, so a failure leaves no partial archive. */
+int builder_store_export_archive (struct builder_store *store, const char *tag, const char *dest_file,
+                                  const char *dest_tag, struct hoist_error **err) HOIST_WUR;
+
+/* ---- Image config ----------------------------------------------------
+ *
+ * The OCI image config with Docker's extension keys (Healthcheck, Shell,
+ * OnBuild), as hoist reads it from a base image and writes it for a
+ * build.  Every pointer is owned by the config; optional members are NULL
+ * (vectors: NULL-terminated, NULL when absent).  Members may be changed
+ * directly (free the old value); the helpers below keep the invariants of
+ * the sets (sorted, unique), of Env (ordered, one entry per key) and of
+ * the layers (one diff_id per non-empty history entry). */
+
+struct builder_image_healthcheck
+{
+  char **test; /* ["NONE"], ["CMD", args...] or ["CMD-SHELL", line] */
+  int64_t interval;       /* nanoseconds; 0: inherit the default */
+  int64_t timeout;
+  int64_t start_period;
+  int64_t start_interval;
+  int retries;
+};
+
+struct builder_history
+{
+  char *created; /* RFC 3339 */
+  char *author;
+  char *created_by;
+  char *comment;
+  bool empty_layer;
+};
+
+struct builder_image_config
+{
+  char *architecture; /* required when serialised */
+  char *os;           /* required when serialised */
+  char *variant;
+  char *os_version;
+  char **os_features;
+  char *created; /* RFC 3339 */
+  char *author;
+  struct
+  {
+    char *user;
+    char **exposed_ports; /* sorted set: "80/tcp" */
+    char **env;           /* "K=V", in order */
+    char **entrypoint;
+    char **cmd;
+    char **volumes; /* sorted set */
+    char *working_dir;
+    struct builder_map labels;
+    char *stop_signal;
+    struct builder_image_healthcheck *healthcheck;
+    char **shell;
+    char **on_build;
+    bool args_escaped; /* Windows only; kept for round trips */
+  } config;
+  char **diff_ids; /* rootfs.diff_ids: "sha256:..." of each uncompressed layer */
+  struct builder_history *history;
+  size_t n_history;
+};
+
+/* An empty config for OS/ARCHITECTURE (copied). */
+struct builder_image_config *builder_image_config_new (const char *os, const char *architecture);
+void builder_image_config_free (struct builder_image_config *cfg);
+/* Parse J, a base image's config (untrusted): every member type-checked,
+ * lists capped at BUILDER_CONFIG_ITEMS_MAX entries and layers at
+ * BUILDER_LAYERS_MAX, digests and dates checked; null is taken as absent
+ * (as Go writes nil slices); unknown members are dropped.  Errors name the
+ * member: "image config: 'config.Env' must be an array of strings".
+ * *OUT is owned by the caller. */
+int builder_image_config_from_json (const json_t *j, struct builder_image_config **out,
+                                    struct hoist_error **err) HOIST_WUR;
+/* New reference.  Empty lists and maps are left out, as Docker writes
+ * them; rootfs is always there.  Through builder_json_canonical the same
+ * config always gives the same bytes. */
+json_t *builder_image_config_to_json (const struct builder_image_config *cfg);
+
+/* Env: set KEY to VALUE, replacing KEY's entry in place or appending. */
+void builder_image_config_set_env (struct builder_image_config *cfg, const char *key, const char *value);
+/* Borrowed: valid until the env is changed.  NULL: KEY not set. */
+const char *builder_image_config_get_env (const struct builder_image_config *cfg, const char *key);
+void builder_image_config_add_port (struct builder_image_config *cfg, const char *port);
+void builder_image_config_add_volume (struct builder_image_config *cfg, const char *path);
+/* Replace a vector member (entrypoint, cmd, shell, ...) with a copy of
+ * V (NULL: unset). */
+void builder_strv_replace (char ***field, char *const *v);
+/* Append a layer: DIFF_ID to rootfs.diff_ids and a history entry (strings
+ * copied; NULL: left out).  Fails on a DIFF_ID that is not a sha256 digest
+ * or past BUILDER_LAYERS_MAX. */
+int builder_image_config_add_layer (struct builder_image_config *cfg, const char *diff_id, const char *created,
+                                    const char *created_by, const char *comment,
+                                    struct hoist_error **err) HOIST_WUR;
+/* Append a history entry with no layer (ENV, CMD, ...). */
+void builder_image_config_add_history (struct builder_image_config *cfg, const char *created,
+                                       const char *created_by, const char *comment, bool empty_layer);
+
+/* ---- Manifest and index ---------------------------------------------- */
+
+struct builder_manifest
+{
+  char *media_type; /* BUILDER_MT_OCI_MANIFEST or BUILDER_MT_DOCKER_MANIFEST */
+  char *artifact_type;
+  struct builder_descriptor config;
+  struct builder_descriptor *layers;
+  size_t n_layers;
+  struct builder_descriptor *subject; /* NULL: none */
+  struct builder_map annotations;
+};
+
+/* An empty OCI manifest (no config yet: set m->config). */
+struct builder_manifest *builder_manifest_new (void);
+void builder_manifest_free (struct builder_manifest *m);
+/* Append a copy of LAYER. */
+void builder_manifest_add_layer (struct builder_manifest *m, const struct builder_descriptor *layer);
+/* New reference: schemaVersion 2, mediaType, config, layers, and
+ * artifactType, subject and annotations when set. */
+json_t *builder_manifest_to_json (const struct builder_manifest *m);
+/* Parse J (untrusted): an OCI image manifest or a Docker v2 schema 2
+ * manifest (a missing mediaType is taken as OCI).  schemaVersion must be
+ * 2, config and every layer valid descriptors, at most BUILDER_LAYERS_MAX
+ * layers; an index is refused ("image manifest: is an image index").
+ * *OUT is owned by the caller. */
+int builder_manifest_from_json (const json_t *j, struct builder_manifest **out,
+                                struct hoist_error **err) HOIST_WUR;
+
+struct builder_index
+{
+  char *media_type; /* BUILDER_MT_OCI_INDEX or BUILDER_MT_DOCKER_LIST */
+  char *artifact_type;
+  struct builder_descriptor *manifests; /* with platform where known */
+  size_t n_manifests;
+  struct builder_descriptor *subject; /* NULL: none */
+  struct builder_map annotations;
+};
+
+/* An empty OCI image index. */
+struct builder_index *builder_index_new (void);
+void builder_index_free (struct builder_index *idx);
+/* Append a copy of DESC (its platform included). */
+void builder_index_add (struct builder_index *idx, const struct builder_descriptor *desc);
+json_t *builder_index_to_json (const struct builder_index *idx);
+/* Parse J (untrusted): an OCI image index or a Docker manifest list;
+ * platforms checked (architecture and os required), at most
+ * BUILDER_INDEX_ENTRIES_MAX entries.  *OUT is owned by the caller. */
+int builder_index_from_json (const json_t *j, struct builder_index **out, struct hoist_error **err) HOIST_WUR;
+
+/* True for the media types of a manifest and of an index (OCI or Docker). */
+bool builder_media_type_is_manifest (const char *media_type);
+bool builder_media_type_is_index (const char *media_type);
 
 #endif

@@ -503,7 +503,14 @@ test_spawn_signals_reset (void **state)
   sigprocmask (SIG_SETMASK, &old_mask, NULL);
   sigaction (SIGPIPE, &old_pipe, NULL);
   sigaction (SIGTERM, &old_term, NULL);
-  assert_string_equal (out.data, "SigBlk:\t0000000000000000\nSigIgn:\t0000000000000000\n");
+  /* Signals 32 and 33 are glibc's own: a parent (make's test driver does)
+   * may hand them down ignored and glibc's sigaction cannot touch them, so
+   * only the standard signals 1-31 are checked. */
+  assert_non_null (strstr (out.data, "SigBlk:\t0000000000000000\n"));
+  const char *sigign = strstr (out.data, "SigIgn:\t");
+  assert_non_null (sigign);
+  unsigned long long mask = strtoull (sigign + 8, NULL, 16);
+  assert_int_equal (mask & 0x7fffffffULL, 0);
 }
 
 static void
