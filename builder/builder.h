@@ -332,6 +332,12 @@ size_t builder_ignore_count (const struct builder_ignore *ig);
 /* @@CONTEXT_API@@ — the context helper fills this section. */
 
 /* ---------------------------------------------------------------------
+ * COPY and ADD: Docker's source/destination semantics -> layer entries
+ * ------------------------------------------------------------------- */
+
+/* @@COPY_API@@ — the copy helper fills this section. */
+
+/* ---------------------------------------------------------------------
  * Layer writer: PAX tar stream -> compression -> blob, digests in one pass
  * ------------------------------------------------------------------- */
 
@@ -859,5 +865,11 @@ int builder_index_from_json (const json_t *j, struct builder_index **out, struct
 /* True for the media types of a manifest and of an index (OCI or Docker). */
 bool builder_media_type_is_manifest (const char *media_type);
 bool builder_media_type_is_index (const char *media_type);
+
+/* ---------------------------------------------------------------------
+ * Stage executor: a plan, a context and bases -> an image in the store
+ * ------------------------------------------------------------------- */
+
+/* @@BUILD_API@@ — the executor helper fills this section. */
 
 #endif
