@@ -329,13 +329,342 @@ size_t builder_ignore_count (const struct builder_ignore *ig);
  * Build context: sorted walk with .dockerignore, content digests cached
  * ------------------------------------------------------------------- */
 
-/* @@CONTEXT_API@@ — the context helper fills this section. */
+/* The build context is the directory that COPY and ADD read from.  It is
+ * walked once, when it is opened, into an array of entries; after that,
+ * every file is opened relative to the root fd held since the open, never
+ * through a symlink, so nothing in the context can make a read land
+ * outside it.
+ *
+ * Walk order: each directory is read and sorted by name, byte-wise
+ * (strcmp), and a directory is followed at once by what is below it.  So
+ * "a", "a/b", "a-b", "a.b" ("a/b" before "a-b" although '-' < '/'): the
+ * order of `tar --sort=name`, of BuildKit's context transfer and of
+ * builder_layer_path_cmp, so COPY can hand entries to the layer writer as
+ * they come.
+ *
+ * .dockerignore: excluded entries are left out; an excluded directory is
+ * walked only when builder_ignore_must_descend says an exception may
+ * re-include something below it, and is listed only when something below
+ * it is (BuildKit sends the parent directories of what it sends).  The
+ * Dockerfile and .dockerignore are not special: as in BuildKit's context
+ * transfer, they are left out when the patterns exclude them (the caller
+ * reads the Dockerfile on its own).
+ *
+ * Types: regular files, directories and symlinks (kept as links, never
+ * followed).  A second path to an inode already seen (same st_dev and
+ * st_ino, not a directory) is a hard link to the first path in walk order.
+ * A socket, fifo or device fails the open: "build context: 'run/x.sock' is
+ * a socket: sockets cannot be copied into an image".  An entry that is
+ * excluded is never looked at, so a socket in an excluded directory is no
+ * error.
+ *
+ * A context is used by one thread at a time (digests are cached in it). */
+
+#include <time.h>
+
+/* Most entries a context may hold (about 130 bytes each, plus paths). */
+#define BUILDER_CONTEXT_ENTRIES_MAX 1000000u
+/* Most bytes of all entry paths together. */
+#define BUILDER_CONTEXT_PATH_BYTES_MAX (128u * 1024 * 1024)
+/* Longest relative path, in bytes: what one openat2 call can take. */
+#define BUILDER_CONTEXT_PATH_MAX 4095u
+/* Largest security.capability value read (a v3 one is 24 bytes). */
+#define BUILDER_CONTEXT_XATTR_MAX 256u
+/* Largest digest cache file read; a larger one is ignored, and a save
+ * writes no more records than fit. */
+#define BUILDER_CONTEXT_CACHE_MAX (64u * 1024 * 1024)
+/* Version of the cache file format; a file of another version is ignored. */
+#define BUILDER_CONTEXT_CACHE_VERSION 1
+
+/* One file, directory or symlink of the context, as lstat saw it during
+ * the walk.  Every pointer is owned by the context. */
+struct builder_context_entry
+{
+  /* Relative to the root, clean ('/'-separated, no "." or ".." or empty
+   * component); "" for the root itself (builder_context_root). */
+  char *path;
+  mode_t mode; /* file type and permission bits */
+  uid_t uid;
+  gid_t gid;
+  int64_t size; /* regular files; 0 for the others */
+  struct timespec mtime;
+  struct timespec ctime;
+  dev_t dev;
+  ino_t ino;
+  nlink_t nlink; /* link count lstat saw */
+  char *link_target;     /* symlinks: the target as readlink gives it; else NULL */
+  char *hardlink_target; /* an earlier entry's path for a second link; else NULL */
+  /* The security.capability xattr of a regular file; NULL when none. */
+  unsigned char *capability;
+  size_t capability_len;
+};
+
+struct builder_context;
+
+struct builder_context_opts
+{
+  /* Patterns to use instead of DIR/.dockerignore (as BuildKit uses
+   * <Dockerfile>.dockerignore); borrowed for the call.  NULL: read
+   * DIR/.dockerignore when there is one. */
+  const struct builder_ignore *ignore;
+};
+
+/* Open DIR (symlinks in DIR itself are followed; none below it) and walk
+ * it as above.  OPTS may be NULL.  On success *OUT is owned by the caller
+ * (builder_context_free).  Fails with "build context: ..." on a
+ * .dockerignore over BUILDER_IGNORE_MAX or malformed, an entry of a type
+ * that cannot be copied, more than BUILDER_CONTEXT_ENTRIES_MAX entries or
+ * BUILDER_CONTEXT_PATH_BYTES_MAX path bytes, a path longer than
+ * BUILDER_CONTEXT_PATH_MAX, a file that cannot be opened (its
+ * security.capability is read through an fd), or a directory replaced
+ * while it was being walked. */
+int builder_context_open (const char *dir, const struct builder_context_opts *opts, struct builder_context **out,
+                          struct hoist_error **err) HOIST_WUR;
+void builder_context_free (struct builder_context *ctx);
+
+/* DIR as given to builder_context_open.  Borrowed: valid until CTX is freed. */
+const char *builder_context_dir (const struct builder_context *ctx);
+/* All entries in walk order, the root not included; *N gets their number.
+ * Borrowed: valid (and never moved) until CTX is freed. */
+const struct builder_context_entry *builder_context_entries (const struct builder_context *ctx, size_t *n);
+/* The root directory itself, path "".  Borrowed, as above. */
+const struct builder_context_entry *builder_context_root (const struct builder_context *ctx);
+/* The entry at PATH (clean and relative, as an entry's path; "" or "."
+ * for the root), symlinks not followed; NULL when the walk did not list
+ * it (absent, excluded, or PATH not clean).  Borrowed, as above. */
+const struct builder_context_entry *builder_context_lookup (const struct builder_context *ctx, const char *path);
+/* The entries below directory E (for the root: all of them), which come
+ * right after E in walk order: *FIRST gets the first, and their number is
+ * returned; 0 (and *FIRST NULL) when E is not a directory or is empty. */
+size_t builder_context_below (const struct builder_context *ctx, const struct builder_context_entry *e,
+                              const struct builder_context_entry **first);
+
+/* Follow PATH inside the context as BuildKit resolves a COPY source: PATH
+ * is cleaned as if the root were '/' ("../a" is "a", a leading '/' is the
+ * root), and every symlink on the way, the last component's included, is
+ * followed within the context (an absolute target starts at the root,
+ * ".." stops at it), at most 40 links.  *OUT gets the entry reached
+ * (borrowed).  Fails with ENOENT when PATH leads nowhere ("build context:
+ * 'x' not found (hint: is it excluded by .dockerignore?)"), ELOOP after
+ * too many links. */
+int builder_context_resolve (const struct builder_context *ctx, const char *path,
+                             const struct builder_context_entry **out, struct hoist_error **err) HOIST_WUR;
+
+/* The entries one COPY or ADD source names, as BuildKit finds them.
+ * SOURCE is cleaned as in builder_context_resolve.  Without wildcards it
+ * names one entry: its directories are resolved as there, and its last
+ * component is taken as it is.  With wildcards, the components before
+ * the first one with a wildcard are resolved to a directory, and each
+ * entry below it whose components match the rest of the pattern one by
+ * one (Go's filepath.Match: '*', '?', "[a-z]", "[^a]", '\' quoting; no
+ * "**") is listed, in walk order.  A listed directory stands for itself
+ * and everything below it (builder_context_below), which is not listed.
+ * A listed symlink is the link itself: BuildKit's COPY copies what a
+ * source symlink points to, under the link's name, which the caller
+ * finds with builder_context_resolve.  *OUT (NULL when *N is 0) is an
+ * array of borrowed entries that the caller frees with free().  A pattern
+ * that matches nothing gives *N 0 and succeeds (BuildKit's COPY allows an
+ * empty wildcard); a source whose directory part or, without wildcards,
+ * whose last component is missing fails with ENOENT, a malformed pattern
+ * with EINVAL "build context: bad pattern '[a'". */
+int builder_context_match (const struct builder_context *ctx, const char *source,
+                           const struct builder_context_entry ***out, size_t *n, struct hoist_error **err) HOIST_WUR;
+
+/* Open the regular file at PATH (clean and relative, as an entry's path)
+ * for reading: *FD (O_RDONLY, close-on-exec) is owned by the caller and
+ * *ENTRY (when ENTRY is not NULL) gets the entry (borrowed).  The open is
+ * relative to the root fd with RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS, so
+ * no symlink is followed and nothing outside the root reached, whatever
+ * was changed since the walk.  Fails on a PATH that is absolute, not clean
+ * or leaves the context ("build context: invalid path '../x' (hint: ...)"),
+ * one the walk did not list (ENOENT), one that is not a regular file, and
+ * with ESTALE "build context: 'x' changed during the build" when the file
+ * is no longer the one the walk saw (inode, size, mtime or ctime). */
+int builder_context_open_file (struct builder_context *ctx, const char *path, int *fd,
+                               const struct builder_context_entry **entry, struct hoist_error **err) HOIST_WUR;
+
+/* The sha256 of regular file E's content ("sha256:<hex>").  Answered from
+ * the digest cache when a loaded record has E's path, size, mtime, ctime,
+ * inode and device, or when it was computed earlier through this context;
+ * otherwise the file is read (builder_context_open_file, 128 KiB at a
+ * time) and the result kept.  A hard link takes its first path's digest.
+ * Fails on an entry that is not a regular file of CTX, on a read error,
+ * and with ESTALE "... changed during the build" when the file is not
+ * exactly as walked before or after it is read. */
+int builder_context_file_digest (struct builder_context *ctx, const struct builder_context_entry *e,
+                                 char out[HOIST_DIGEST_STR_SIZE], struct hoist_error **err) HOIST_WUR;
+
+/* One digest over the N entries of ENTRIES, in that order, each one with
+ * everything below it when it is a directory: for the build cache key of
+ * a COPY or ADD.  It covers each entry's path, type and mode bits, uid,
+ * gid, symlink target, hard link target, security.capability and, for
+ * regular files, the content digest (builder_context_file_digest); not
+ * times, inode numbers or devices.  Fails as builder_context_file_digest. */
+int builder_context_digest_set (struct builder_context *ctx, const struct builder_context_entry *const *entries,
+                                size_t n, char out[HOIST_DIGEST_STR_SIZE], struct hoist_error **err) HOIST_WUR;
+
+/* The digest cache lives in a file the caller names, one per context
+ * directory: builder_context_cache_name gives "context-<hex>.cache", the
+ * hex being the sha256 of the context's real path, for the caller to put
+ * in its cache directory.  *OUT is owned by the caller. */
+int builder_context_cache_name (const struct builder_context *ctx, char **out, struct hoist_error **err) HOIST_WUR;
+
+/* Read the digest cache at PATH: each record that matches an entry of the
+ * walk exactly (path, size, mtime, ctime, inode, device) gives that
+ * entry's digest.  Never fails: a missing file is no cache (*NOTE NULL);
+ * a file that cannot be read, is over BUILDER_CONTEXT_CACHE_MAX, has
+ * another version, a bad checksum or any malformed field is ignored whole,
+ * and *NOTE (owned by the caller, when NOTE is not NULL) says why:
+ * "digest cache '...' ignored: checksum mismatch".  Nothing is printed. */
+void builder_context_cache_load (struct builder_context *ctx, const char *path, char **note);
+
+/* Write the digests known to CTX (computed, or loaded and still matching)
+ * to PATH, atomically (a temp file in PATH's directory renamed over it).
+ * A digest computed from a file changed less than two seconds before it
+ * was read is not written: a change within the file system's timestamp
+ * granularity could not be told apart later.  The directory must exist. */
+int builder_context_cache_save (const struct builder_context *ctx, const char *path,
+                                struct hoist_error **err) HOIST_WUR;
+
+struct builder_context_stats
+{
+  size_t entries;          /* listed by the walk, the root not included */
+  size_t cache_records;    /* records loaded from the cache file that matched */
+  uint64_t digests_cached; /* digest requests answered without reading */
+  uint64_t files_hashed;   /* files read to compute a digest */
+  uint64_t bytes_hashed;
+};
+
+/* Counters since CTX was opened: how tests (and --debug) see what the
+ * cache saved. */
+void builder_context_stats (const struct builder_context *ctx, struct builder_context_stats *out);
 
 /* ---------------------------------------------------------------------
  * COPY and ADD: Docker's source/destination semantics -> layer entries
  * ------------------------------------------------------------------- */
 
-/* @@COPY_API@@ — the copy helper fills this section. */
+/* One COPY or ADD instruction becomes one layer: builder_copy_resolve
+ * works out, as Docker (BuildKit's Dockerfile frontend) does, which files
+ * go where with which owner and mode, and builder_copy_write streams them
+ * into a layer writer.  Resolving reads metadata only (and, for ADD, the
+ * archives and URLs it must unpack or fetch, into temp files); nothing is
+ * written anywhere but TMP_DIR until builder_copy_write, and a failure
+ * anywhere writes nothing to the layer.
+ *
+ * The semantics (details and the few deliberate differences are listed at
+ * the top of builder/copy.c):
+ *  - a source is relative to the root of its source ('/' and "./" prefixes
+ *    ignored); one that climbs out of it with ".." is refused ("COPY:
+ *    source '../x' is outside the build context"), where BuildKit cleans
+ *    it into the root and then reports "not found";
+ *  - '*', '?' and "[...]" in a source match names in that source, sorted;
+ *    no match is an error naming the pattern;
+ *  - a directory source copies its contents, not itself; the source path
+ *    itself is followed when it is a symlink (within its root), symlinks
+ *    below it are copied as symlinks; hard links among the copied files
+ *    stay hard links;
+ *  - DEST is relative to WORKDIR; a file goes inside DEST when DEST ends
+ *    in '/' or is a directory in IMAGE_ROOT; several sources (after
+ *    wildcards) need DEST to end in '/';
+ *  - missing parent directories of DEST are created 0755, owned by the
+ *    --chown ids (0:0 without); existing ones are written with their
+ *    metadata in IMAGE_ROOT (symlinks in DEST resolved inside IMAGE_ROOT);
+ *  - owner: the --chown ids; without --chown 0:0 for the build context
+ *    and the ids on disk for a ROOT_DIR source (COPY --from keeps them);
+ *    --chmod replaces the permission bits of every file and directory
+ *    copied (not of created parents, not of symlinks);
+ *  - mtimes are the source's (the layer writer clamps them); heredoc
+ *    files, downloads without Last-Modified and created parents get
+ *    SOURCE_DATE_EPOCH, or 0 when it is not set (BuildKit: the build time);
+ *  - ADD also unpacks a local tar archive (plain, gzip, bzip2, xz, zstd;
+ *    told by content) named as a source into DEST, refusing absolute
+ *    names, ".." and links that leave DEST; and fetches http(s) URLs
+ *    (redirects followed, at most BUILDER_COPY_URL_MAX bytes, mode 0600,
+ *    mtime from Last-Modified), checked against --checksum. */
+
+/* Largest file ADD downloads from a URL. */
+#define BUILDER_COPY_URL_MAX (1024LL * 1024 * 1024)
+
+struct builder_context;
+struct builder_layer_writer;
+
+/* Where the sources are: the build context, or a directory on disk (the
+ * root file system of an earlier stage or an image, for COPY --from).
+ * Exactly one is set.  Both are borrowed for the plan's life. */
+struct builder_copy_source
+{
+  struct builder_context *context;
+  const char *root_dir;
+};
+
+/* Every pointer is borrowed for the duration of builder_copy_resolve. */
+struct builder_copy_request
+{
+  bool is_add;                /* ADD rather than COPY: error prefix, unpack, URLs */
+  char *const *sources;       /* NULL-terminated, at least one; heredocs as "<<EOF" */
+  const char *dest;           /* as written, after substitution */
+  const char *workdir;        /* the image's WORKDIR; NULL or "": "/" */
+  const char *chown;          /* --chown: "user[:group]", names or ids; NULL: none */
+  const char *chmod;          /* --chmod: octal, as "0755" or "755"; NULL: none */
+  char *const *excludes;      /* --exclude patterns (.dockerignore syntax); NULL: none */
+  bool parents;               /* --parents */
+  bool link;                  /* --link: accepted; the layer is the same */
+  const char *checksum;       /* ADD --checksum "sha256:<hex>"; NULL: none */
+  bool keep_git_dir;          /* ADD --keep-git-dir (git sources are refused) */
+  /* The destination image's root file system as materialised so far, to
+   * resolve --chown names (IMAGE_ROOT/etc/passwd, /etc/group) and DEST
+   * (existing directories and symlinks).  NULL for scratch: names then
+   * fail, numeric ids work, DEST is taken literally. */
+  const char *image_root;
+  /* Bodies of the "<<NAME" sources: the content as it must be written
+   * (the caller expands variables when EXPAND is set); a body whose CHOMP
+   * is set has its lines' leading tabs stripped here.  Mode 0644. */
+  const struct builder_heredoc *heredocs;
+  size_t n_heredocs;
+  int64_t source_date_epoch;  /* negative: not set */
+  const char *tmp_dir;        /* downloads and unpacked archives; NULL: $TMPDIR or /tmp */
+};
+
+/* Fill REQ from INSN (an ADD or COPY of a resolved plan): sources, dest,
+ * flags and heredocs, borrowed from INSN (the exclude vector is owned by
+ * REQ: builder_copy_request_release).  The caller then sets workdir,
+ * image_root, source_date_epoch and tmp_dir, and picks the source from
+ * the "from" flag.  Fails on an unknown flag. */
+int builder_copy_request_init (struct builder_copy_request *req, const struct builder_instruction *insn,
+                               struct hoist_error **err) HOIST_WUR;
+void builder_copy_request_release (struct builder_copy_request *req);
+
+/* The resolved entries, sorted (builder_layer_path_cmp), parents first.
+ * Opaque; owns its temp files (downloads, unpacked archives), removed by
+ * builder_copy_plan_free. */
+struct builder_copy_plan;
+
+/* Resolve REQ against SRC.  On success *OUT is owned by the caller.
+ * Errors start with "COPY: " or "ADD: " and name the source: "COPY: no
+ * source files were specified", "COPY: 'x*' matched no files", "COPY:
+ * source 'a' not found in the build context", "COPY: unknown user 'bob'
+ * (no such user in /etc/passwd of the image)", "ADD: checksum mismatch
+ * for 'URL': expected sha256:..., got sha256:...", "ADD: cannot unpack
+ * 'a.tar': entry '../x' is outside the destination", ... */
+int builder_copy_resolve (const struct builder_copy_source *src, const struct builder_copy_request *req,
+                          struct builder_copy_plan **out, struct hoist_error **err) HOIST_WUR;
+
+/* The cache key of the layer P writes: a sha256 over every entry's path,
+ * type, mode, uid, gid, mtime, link target and content digest (context
+ * files through the context's digest cache).  Same key, same layer. */
+int builder_copy_digest (const struct builder_copy_plan *p, char out[HOIST_DIGEST_STR_SIZE],
+                         struct hoist_error **err) HOIST_WUR;
+
+/* Add P's entries to W, in order.  W is borrowed; the caller finishes it.
+ * Fails when a source file changed since it was resolved. */
+int builder_copy_write (const struct builder_copy_plan *p, struct builder_layer_writer *w,
+                        struct hoist_error **err) HOIST_WUR;
+
+/* Number of entries P writes (parents included), for logs. */
+size_t builder_copy_plan_count (const struct builder_copy_plan *p);
+
+/* NULL is allowed. */
+void builder_copy_plan_free (struct builder_copy_plan *p);
 
 /* ---------------------------------------------------------------------
  * Layer writer: PAX tar stream -> compression -> blob, digests in one pass
@@ -870,6 +1199,161 @@ bool builder_media_type_is_index (const char *media_type);
  * Stage executor: a plan, a context and bases -> an image in the store
  * ------------------------------------------------------------------- */
 
-/* @@BUILD_API@@ — the executor helper fills this section. */
+/* builder_build runs a plan: for each needed stage in order it starts
+ * from the base (scratch, an earlier stage, or a local OCI layout named
+ * with --build-context), applies every instruction, and writes the
+ * target's config and manifest into the store.  COPY and ADD become
+ * layers straight from the context (builder_copy_*); metadata
+ * instructions change the image config and add history entries as
+ * BuildKit writes them ("COPY a /b # buildkit", empty_layer for the
+ * others); RUN is refused until the sandbox exists.  Nothing is tagged
+ * until everything succeeded, so a failed build leaves no tag behind (the
+ * blobs it wrote stay: they are content-addressed and harmless).
+ *
+ * Every step is recorded in the step cache under HOME/cache/steps (see
+ * builder/cache.c); a step whose key is known and whose blob is still in
+ * the store is reused without reading or compressing anything.
+ *
+ * Library code never prints: progress goes to the sink in the options as
+ * structured events that the caller formats. */
+
+enum builder_progress_kind
+{
+  BUILDER_PROGRESS_START = 0, /* a new step: TEXT names it */
+  BUILDER_PROGRESS_LOG,       /* a detail line of step ID: TEXT */
+  BUILDER_PROGRESS_CACHED,    /* step ID was answered from the cache */
+  BUILDER_PROGRESS_DONE,      /* step ID finished after SECONDS */
+  BUILDER_PROGRESS_ERROR,     /* step ID failed: TEXT is the message */
+};
+
+/* One progress event; every pointer is borrowed for the call. */
+struct builder_progress
+{
+  enum builder_progress_kind kind;
+  unsigned id; /* the step number, from 1, as BuildKit's "#N" */
+  const char *text;
+  double seconds;
+};
+
+typedef void (*builder_progress_fn) (void *data, const struct builder_progress *ev);
+
+/* Most --build-context, --label and -t values one build takes. */
+#define BUILDER_BUILD_LIST_MAX 1000u
+
+struct builder_build_opts
+{
+  const struct builder_plan *plan; /* borrowed */
+  /* The build context directory, and the Dockerfile's name as given to
+   * builder_dockerfile_parse (used in errors: "NAME:LINE: problem", and
+   * for NAME.dockerignore, which replaces CONTEXT/.dockerignore when it
+   * exists, as BuildKit does). */
+  const char *context_dir;
+  const char *dockerfile_path;
+  struct builder_store *store; /* borrowed: where blobs, config and manifest go */
+  /* hoist's home: HOME/cache holds the step cache and the context digest
+   * caches.  NULL: no cache at all (nothing looked up or recorded). */
+  const char *home;
+  /* Tags for the store, each normalised (builder_tag_normalize); tagged
+   * only after the build succeeded.  NULL-terminated; may be NULL. */
+  char *const *tags;
+  /* --label "K=V" values, set on the target's config last. */
+  char *const *labels;
+  /* --build-context "NAME=SRC": SRC is oci-layout:///path[:tag|@digest]
+   * (a base image or a COPY --from source) or a directory (a COPY --from
+   * source).  NAME matches a FROM or --from reference in its familiar
+   * form: "alpine", "alpine:latest" and "docker.io/library/alpine" are
+   * one name. */
+  char *const *build_contexts;
+  /* The build args given (K=V or K), only to key the cache: their effect
+   * on the instructions is already in the plan. */
+  char *const *build_args;
+  enum builder_compression compression;
+  int level;        /* 0: the default of the algorithm */
+  unsigned threads; /* compression threads; 0: one per CPU */
+  bool no_cache;    /* look nothing up in the step cache (steps are still recorded) */
+  /* Seconds since the epoch (SOURCE_DATE_EPOCH): history and config times
+   * and org.opencontainers.image.created, and the clamp for every mtime.
+   * Negative: not set; new steps then get the time they ran. */
+  int64_t source_date_epoch;
+  /* org.opencontainers.image.source and .revision labels; NULL: left out. */
+  const char *source;
+  const char *revision;
+  /* "os/arch[/variant]" for stages without FROM --platform; NULL: the
+   * host's. */
+  const char *platform;
+  builder_progress_fn progress; /* NULL: no progress */
+  void *progress_data;
+};
+
+/* What a build made: the target's manifest and config (borrowed from the
+ * store's blobs, so valid as long as it keeps them). */
+struct builder_build_result
+{
+  struct builder_descriptor manifest; /* with the platform set */
+  char config_digest[HOIST_DIGEST_STR_SIZE];
+  size_t n_layers;
+  size_t steps_cached; /* steps answered from the step cache */
+  size_t steps_run;    /* steps that ran */
+};
+
+/* Run OPTS->plan.  On success RES (initialised here; release it with
+ * builder_build_result_release) describes the image, which is in the
+ * store and tagged with every OPTS->tags entry.  Errors name the
+ * Dockerfile and line: "Dockerfile:3: COPY: source 'x' not found in the
+ * build context".  A capability hoist does not have yet fails with status
+ * ENOTSUP: "Dockerfile:4: RUN is not supported yet: ...", "FROM 'alpine':
+ * pulling images from registries is not supported yet (hint: ...)"; this
+ * is checked for the whole plan before any step runs. */
+int builder_build (const struct builder_build_opts *opts, struct builder_build_result *res,
+                   struct hoist_error **err) HOIST_WUR;
+void builder_build_result_release (struct builder_build_result *res);
+
+/* Normalise an image name given with -t as docker build does: a name
+ * without a tag gets ":latest" ("demo" -> "demo:latest"); the repository
+ * must be lowercase.  A digest ("name@sha256:...") is refused, as is any
+ * name that is not a valid reference.  *OUT is owned by the caller. */
+int builder_tag_normalize (const char *name, char **out, struct hoist_error **err) HOIST_WUR;
+
+/* Split a normalised tag into repository and tag at the last ':' after
+ * the last '/'.  Both are owned by the caller; *TAG is "" when there is
+ * none. */
+void builder_tag_split (const char *name, char **repository, char **tag);
+
+/* The familiar form of an image reference, as BuildKit matches named
+ * contexts: "docker.io/library/alpine:latest" -> "alpine",
+ * "index.docker.io/x/y:1" -> "x/y:1", "ghcr.io/a/b" -> "ghcr.io/a/b".
+ * The caller owns the result. */
+char *builder_ref_familiar (const char *ref);
+
+/* -o / --output: "type=oci,dest=PATH[,tar=true|false]".  A DEST ending in
+ * ".tar" (or tar=true) is an OCI archive, otherwise a layout directory. */
+enum builder_output_type
+{
+  BUILDER_OUTPUT_OCI_DIR = 0,
+  BUILDER_OUTPUT_OCI_ARCHIVE,
+};
+
+struct builder_output
+{
+  enum builder_output_type type;
+  char *dest;
+};
+
+/* Parse SPEC into OUT (owned: builder_output_release).  Fails with EINVAL
+ * on a malformed spec or a missing dest, and with ENOTSUP on an output
+ * type hoist does not write yet ("docker", "image", "registry", "local",
+ * "tar": "output type 'local' is not supported yet (hint: ...)"). */
+int builder_output_parse (const char *spec, struct builder_output *out, struct hoist_error **err) HOIST_WUR;
+void builder_output_release (struct builder_output *out);
+
+/* Write the image DESC (a manifest or index in STORE) to OUT, tagged TAG
+ * there (an OCI layout may get several calls, one per tag; an archive
+ * holds the one tag). */
+int builder_output_write (struct builder_store *store, const struct builder_descriptor *desc,
+                          const struct builder_output *out, const char *tag, struct hoist_error **err) HOIST_WUR;
+
+/* HOIST_HOME, else $XDG_DATA_HOME/hoist, else $HOME/.local/share/hoist.
+ * The caller owns the result.  Fails when none of them is set. */
+int builder_home_dir (char **out, struct hoist_error **err) HOIST_WUR;
 
 #endif
