@@ -54,18 +54,18 @@ read_text (const char *dir, const char *file, bool *found)
   return hoist_buf_detach (&b, NULL);
 }
 
-/* The case's options; platform defaults to linux/amd64. */
-static void
-read_args (const char *dir, struct builder_plan_opts *opts, char ***build_args, char **target, char **platform)
+/* The case's options; platform defaults to linux/amd64.  Returns 0, or
+ * -1 with *PROBLEM set on a line it does not know. */
+static int
+read_args (const char *dir, struct builder_plan_opts *opts, char ***build_args, char **target, char **platform,
+           char **problem)
 {
   bool found;
   cleanup_free char *text = read_text (dir, "args", &found);
   char *line, *next;
 
   *platform = hoist_xstrdup ("linux/amd64");
-  if (!found)
-    goto done;
-  for (line = text; line != NULL; line = next)
+  for (line = found ? text : NULL; line != NULL; line = next)
     {
       next = strchr (line, '\n');
       if (next != NULL)
@@ -80,12 +80,15 @@ read_args (const char *dir, struct builder_plan_opts *opts, char ***build_args, 
           *platform = hoist_xstrdup (line + 11);
         }
       else if (*line != '\0')
-        fail_msg ("%s/args: unknown option line '%s'", dir, line);
+        {
+          *problem = hoist_xasprintf ("%s/args: unknown option line '%s'", dir, line);
+          return -1;
+        }
     }
-done:
   opts->build_args = *build_args;
   opts->target = *target;
   opts->platform = *platform;
+  return 0;
 }
 
 /* Parse and plan; returns the JSON text, or NULL with *MSG set. */
@@ -116,10 +119,12 @@ run_case (const char *text, size_t len, const struct builder_plan_opts *opts, ch
   return nl;
 }
 
-static void
-test_case (void **state)
+/* Run case C; NULL when it passed, else what went wrong (the caller frees
+ * it after everything else is released, so a failing case leaks nothing
+ * under the sanitizers). */
+static char *
+check_case (const struct dcase *c)
 {
-  const struct dcase *c = *state;
   struct builder_plan_opts opts = { 0 };
   cleanup_strv char **build_args = NULL;
   cleanup_free char *target = NULL;
@@ -130,34 +135,46 @@ test_case (void **state)
   cleanup_free char *got = NULL;
   cleanup_free char *msg = NULL;
   cleanup_free char *path = hoist_xasprintf ("%s/Dockerfile", c->dir);
-  struct hoist_buf b;
-  struct hoist_error *err = NULL;
+  cleanup_buf struct hoist_buf b;
+  cleanup_error struct hoist_error *err = NULL;
   bool has_json, has_err;
   size_t len;
 
   hoist_buf_init (&b, CASE_FILE_MAX);
   if (hoist_buf_read_file (&b, path, &err) < 0)
-    fail_msg ("%s: %s", c->name, err->msg);
+    return hoist_xasprintf ("%s: %s", c->name, err->msg);
   text = hoist_buf_detach (&b, &len);
-  read_args (c->dir, &opts, &build_args, &target, &platform);
+  if (read_args (c->dir, &opts, &build_args, &target, &platform, &msg) < 0)
+    return steal_pointer (&msg);
   want_json = read_text (c->dir, "expected.json", &has_json);
   want_err = read_text (c->dir, "expected.err", &has_err);
   if (has_json == has_err)
-    fail_msg ("%s: needs exactly one of expected.json and expected.err", c->name);
+    return hoist_xasprintf ("%s: needs exactly one of expected.json and expected.err", c->name);
   got = run_case (text, len, &opts, &msg);
+  if (has_json && got == NULL)
+    return hoist_xasprintf ("%s: failed: %s", c->name, msg);
+  if (has_json && strcmp (got, want_json) != 0)
+    return hoist_xasprintf ("%s: output differs\n--- expected.json\n%s--- got\n%s", c->name, want_json, got);
   if (has_json)
-    {
-      if (got == NULL)
-        fail_msg ("%s: failed: %s", c->name, msg);
-      if (strcmp (got, want_json) != 0)
-        fail_msg ("%s: output differs\n--- expected.json\n%s--- got\n%s", c->name, want_json, got);
-      return;
-    }
+    return NULL;
   want_err[strcspn (want_err, "\n")] = '\0';
   if (got != NULL)
-    fail_msg ("%s: succeeded, expected the error\n  %s\n--- got\n%s", c->name, want_err, got);
+    return hoist_xasprintf ("%s: succeeded, expected the error\n  %s\n--- got\n%s", c->name, want_err, got);
   if (strcmp (msg, want_err) != 0)
-    fail_msg ("%s: error differs\n  expected: %s\n  got:      %s", c->name, want_err, msg);
+    return hoist_xasprintf ("%s: error differs\n  expected: %s\n  got:      %s", c->name, want_err, msg);
+  return NULL;
+}
+
+static void
+test_case (void **state)
+{
+  char *problem = check_case (*state);
+
+  if (problem == NULL)
+    return;
+  print_error ("%s\n", problem);
+  free (problem);
+  fail ();
 }
 
 /* ---------------------------------------------------------------------
