@@ -351,8 +351,10 @@ size_t builder_ignore_count (const struct builder_ignore *ig);
  * reads the Dockerfile on its own).
  *
  * Types: regular files, directories and symlinks (kept as links, never
- * followed).  A second path to an inode already seen (same st_dev and
- * st_ino, not a directory) is a hard link to the first path in walk order.
+ * followed).  A second path to a regular file already seen (same st_dev
+ * and st_ino) is a hard link to the first path in walk order; a symlink
+ * with several links is listed as a symlink at each path.  Mount points
+ * inside the context are walked into, as Docker does.
  * A socket, fifo or device fails the open: "build context: 'run/x.sock' is
  * a socket: sockets cannot be copied into an image".  An entry that is
  * excluded is never looked at, so a socket in an excluded directory is no
@@ -362,7 +364,7 @@ size_t builder_ignore_count (const struct builder_ignore *ig);
 
 #include <time.h>
 
-/* Most entries a context may hold (about 130 bytes each, plus paths). */
+/* Most entries a context may hold (about 200 bytes each, plus paths). */
 #define BUILDER_CONTEXT_ENTRIES_MAX 1000000u
 /* Most bytes of all entry paths together. */
 #define BUILDER_CONTEXT_PATH_BYTES_MAX (128u * 1024 * 1024)
@@ -566,9 +568,11 @@ void builder_context_stats (const struct builder_context *ctx, struct builder_co
  *  - DEST is relative to WORKDIR; a file goes inside DEST when DEST ends
  *    in '/' or is a directory in IMAGE_ROOT; several sources (after
  *    wildcards) need DEST to end in '/';
- *  - missing parent directories of DEST are created 0755, owned by the
- *    --chown ids (0:0 without); existing ones are written with their
- *    metadata in IMAGE_ROOT (symlinks in DEST resolved inside IMAGE_ROOT);
+ *  - missing parent directories of DEST (and DEST itself for a directory
+ *    source) are created 0755 (an octal --chmod instead, as BuildKit),
+ *    owned by the --chown ids (0:0 without); directories that already
+ *    exist in IMAGE_ROOT are not written, so they keep the image's
+ *    metadata (symlinks in DEST are resolved inside IMAGE_ROOT);
  *  - owner: the --chown ids; without --chown 0:0 for the build context
  *    and the ids on disk for a ROOT_DIR source (COPY --from keeps them);
  *    --chmod replaces the permission bits of every file and directory
@@ -580,7 +584,9 @@ void builder_context_stats (const struct builder_context *ctx, struct builder_co
  *    told by content) named as a source into DEST, refusing absolute
  *    names, ".." and links that leave DEST; and fetches http(s) URLs
  *    (redirects followed, at most BUILDER_COPY_URL_MAX bytes, mode 0600,
- *    mtime from Last-Modified), checked against --checksum. */
+ *    mtime from Last-Modified or 0), checked against --checksum;
+ *  - names starting with ".wh." are refused anywhere: in a layer they
+ *    would delete files of the image below. */
 
 /* Largest file ADD downloads from a URL. */
 #define BUILDER_COPY_URL_MAX (1024LL * 1024 * 1024)
@@ -611,6 +617,7 @@ struct builder_copy_request
   bool link;                  /* --link: accepted; the layer is the same */
   const char *checksum;       /* ADD --checksum "sha256:<hex>"; NULL: none */
   bool keep_git_dir;          /* ADD --keep-git-dir (git sources are refused) */
+  int unpack;                 /* ADD --unpack: 1 true, -1 false, 0 not given (local archives) */
   /* The destination image's root file system as materialised so far, to
    * resolve --chown names (IMAGE_ROOT/etc/passwd, /etc/group) and DEST
    * (existing directories and symlinks).  NULL for scratch: names then
@@ -623,13 +630,15 @@ struct builder_copy_request
   size_t n_heredocs;
   int64_t source_date_epoch;  /* negative: not set */
   const char *tmp_dir;        /* downloads and unpacked archives; NULL: $TMPDIR or /tmp */
+  void *priv_;                /* owned by builder_copy_request_init; leave NULL */
 };
 
-/* Fill REQ from INSN (an ADD or COPY of a resolved plan): sources, dest,
- * flags and heredocs, borrowed from INSN (the exclude vector is owned by
- * REQ: builder_copy_request_release).  The caller then sets workdir,
- * image_root, source_date_epoch and tmp_dir, and picks the source from
- * the "from" flag.  Fails on an unknown flag. */
+/* Fill REQ (zeroed here) from INSN, an ADD or COPY of a resolved plan:
+ * sources, dest, flags and heredocs, the strings borrowed from INSN (the
+ * vectors are owned by REQ: builder_copy_request_release).  The caller
+ * then sets workdir, image_root, source_date_epoch and tmp_dir, and picks
+ * the source from the "from" flag.  Fails on an unknown flag or a bad
+ * boolean, and on fewer than two arguments. */
 int builder_copy_request_init (struct builder_copy_request *req, const struct builder_instruction *insn,
                                struct hoist_error **err) HOIST_WUR;
 void builder_copy_request_release (struct builder_copy_request *req);
@@ -650,8 +659,10 @@ int builder_copy_resolve (const struct builder_copy_source *src, const struct bu
                           struct builder_copy_plan **out, struct hoist_error **err) HOIST_WUR;
 
 /* The cache key of the layer P writes: a sha256 over every entry's path,
- * type, mode, uid, gid, mtime, link target and content digest (context
- * files through the context's digest cache).  Same key, same layer. */
+ * type, mode, uid, gid, mtime as the layer will hold it (clamped to
+ * SOURCE_DATE_EPOCH when set), symlink and hard link targets,
+ * security.capability and content digest (context files through the
+ * context's digest cache, other files read).  Same key, same tar. */
 int builder_copy_digest (const struct builder_copy_plan *p, char out[HOIST_DIGEST_STR_SIZE],
                          struct hoist_error **err) HOIST_WUR;
 
