@@ -575,11 +575,13 @@ void builder_context_stats (const struct builder_context *ctx, struct builder_co
  *    metadata (symlinks in DEST are resolved inside IMAGE_ROOT);
  *  - owner: the --chown ids; without --chown 0:0 for the build context
  *    and the ids on disk for a ROOT_DIR source (COPY --from keeps them);
- *    --chmod replaces the permission bits of every file and directory
- *    copied (not of created parents, not of symlinks);
+ *    --chmod (octal, or symbolic as chmod(1)) replaces the permission
+ *    bits of every file and directory copied, an octal one also those of
+ *    the directories the copy creates (BuildKit's rule); never of
+ *    symlinks or of unpacked archive members;
  *  - mtimes are the source's (the layer writer clamps them); heredoc
- *    files, downloads without Last-Modified and created parents get
- *    SOURCE_DATE_EPOCH, or 0 when it is not set (BuildKit: the build time);
+ *    files and created directories get SOURCE_DATE_EPOCH, or 0 when it is
+ *    not set (BuildKit: the build time);
  *  - ADD also unpacks a local tar archive (plain, gzip, bzip2, xz, zstd;
  *    told by content) named as a source into DEST, refusing absolute
  *    names, ".." and links that leave DEST; and fetches http(s) URLs
@@ -611,17 +613,19 @@ struct builder_copy_request
   const char *dest;           /* as written, after substitution */
   const char *workdir;        /* the image's WORKDIR; NULL or "": "/" */
   const char *chown;          /* --chown: "user[:group]", names or ids; NULL: none */
-  const char *chmod;          /* --chmod: octal, as "0755" or "755"; NULL: none */
+  const char *chmod;          /* --chmod: octal ("0755") or symbolic ("u+x"); NULL: none */
   char *const *excludes;      /* --exclude patterns (.dockerignore syntax); NULL: none */
   bool parents;               /* --parents */
-  bool link;                  /* --link: accepted; the layer is the same */
+  bool link;                  /* --link: DEST not resolved through IMAGE_ROOT */
   const char *checksum;       /* ADD --checksum "sha256:<hex>"; NULL: none */
   bool keep_git_dir;          /* ADD --keep-git-dir (git sources are refused) */
   int unpack;                 /* ADD --unpack: 1 true, -1 false, 0 not given (local archives) */
-  /* The destination image's root file system as materialised so far, to
-   * resolve --chown names (IMAGE_ROOT/etc/passwd, /etc/group) and DEST
-   * (existing directories and symlinks).  NULL for scratch: names then
-   * fail, numeric ids work, DEST is taken literally. */
+  /* The destination image's root file system as materialised so far
+   * (every earlier layer of the stage applied), to resolve --chown names
+   * (IMAGE_ROOT/etc/passwd, /etc/group) and DEST (existing directories
+   * and symlinks).  NULL: names fail but "root", numeric ids work, DEST
+   * is taken literally; for scratch an empty directory is better, so a
+   * COPY sees the directories an earlier one made. */
   const char *image_root;
   /* Bodies of the "<<NAME" sources: the content as it must be written
    * (the caller expands variables when EXPAND is set); a body whose CHOMP
@@ -629,7 +633,7 @@ struct builder_copy_request
   const struct builder_heredoc *heredocs;
   size_t n_heredocs;
   int64_t source_date_epoch;  /* negative: not set */
-  const char *tmp_dir;        /* downloads and unpacked archives; NULL: $TMPDIR or /tmp */
+  const char *tmp_dir;        /* heredocs, downloads, unpacked archives; NULL: $TMPDIR or /tmp */
   void *priv_;                /* owned by builder_copy_request_init; leave NULL */
 };
 
@@ -644,17 +648,21 @@ int builder_copy_request_init (struct builder_copy_request *req, const struct bu
 void builder_copy_request_release (struct builder_copy_request *req);
 
 /* The resolved entries, sorted (builder_layer_path_cmp), parents first.
- * Opaque; owns its temp files (downloads, unpacked archives), removed by
- * builder_copy_plan_free. */
+ * Opaque; owns its temp files (heredocs, downloads, unpacked archive
+ * members: one directory below TMP_DIR), removed by
+ * builder_copy_plan_free.  It borrows the build context it was resolved
+ * from, which must outlive it. */
 struct builder_copy_plan;
 
 /* Resolve REQ against SRC.  On success *OUT is owned by the caller.
  * Errors start with "COPY: " or "ADD: " and name the source: "COPY: no
- * source files were specified", "COPY: 'x*' matched no files", "COPY:
- * source 'a' not found in the build context", "COPY: unknown user 'bob'
- * (no such user in /etc/passwd of the image)", "ADD: checksum mismatch
- * for 'URL': expected sha256:..., got sha256:...", "ADD: cannot unpack
- * 'a.tar': entry '../x' is outside the destination", ... */
+ * source files were specified", "COPY: source 'x*' matched no files in
+ * the build context", "COPY: source 'a' not found in the build context
+ * (hint: is it excluded by .dockerignore?)", "COPY: --chown: unknown
+ * user 'bob' (no such user in /etc/passwd of the image)", "ADD: checksum
+ * mismatch for 'URL': expected sha256:..., got sha256:...", "ADD: cannot
+ * unpack 'a.tar': member '../x' is outside the destination (hint: ...)",
+ * "ADD of git repositories is not supported yet". */
 int builder_copy_resolve (const struct builder_copy_source *src, const struct builder_copy_request *req,
                           struct builder_copy_plan **out, struct hoist_error **err) HOIST_WUR;
 
@@ -1228,6 +1236,20 @@ bool builder_media_type_is_index (const char *media_type);
  * Library code never prints: progress goes to the sink in the options as
  * structured events that the caller formats. */
 
+/* -o / --output: "type=oci,dest=PATH[,tar=true|false]".  A DEST ending in
+ * ".tar" (or tar=true) is an OCI archive, otherwise a layout directory. */
+enum builder_output_type
+{
+  BUILDER_OUTPUT_OCI_DIR = 0,
+  BUILDER_OUTPUT_OCI_ARCHIVE,
+};
+
+struct builder_output
+{
+  enum builder_output_type type;
+  char *dest;
+};
+
 enum builder_progress_kind
 {
   BUILDER_PROGRESS_START = 0, /* a new step: TEXT names it */
@@ -1264,9 +1286,15 @@ struct builder_build_opts
   /* hoist's home: HOME/cache holds the step cache and the context digest
    * caches.  NULL: no cache at all (nothing looked up or recorded). */
   const char *home;
-  /* Tags for the store, each normalised (builder_tag_normalize); tagged
-   * only after the build succeeded.  NULL-terminated; may be NULL. */
+  /* Image names, each normalised (builder_tag_normalize).  Without
+   * OUTPUTS they tag the image in the store; with OUTPUTS they name it
+   * there instead (as buildx: -o does not load the image), and the store
+   * only keeps its blobs.  Written only after the build succeeded.
+   * NULL-terminated; may be NULL. */
   char *const *tags;
+  /* -o destinations (builder_output_parse); N_OUTPUTS of them. */
+  const struct builder_output *outputs;
+  size_t n_outputs;
   /* --label "K=V" values, set on the target's config last. */
   char *const *labels;
   /* --build-context "NAME=SRC": SRC is oci-layout:///path[:tag|@digest]
@@ -1336,20 +1364,6 @@ void builder_tag_split (const char *name, char **repository, char **tag);
  * The caller owns the result. */
 char *builder_ref_familiar (const char *ref);
 
-/* -o / --output: "type=oci,dest=PATH[,tar=true|false]".  A DEST ending in
- * ".tar" (or tar=true) is an OCI archive, otherwise a layout directory. */
-enum builder_output_type
-{
-  BUILDER_OUTPUT_OCI_DIR = 0,
-  BUILDER_OUTPUT_OCI_ARCHIVE,
-};
-
-struct builder_output
-{
-  enum builder_output_type type;
-  char *dest;
-};
-
 /* Parse SPEC into OUT (owned: builder_output_release).  Fails with EINVAL
  * on a malformed spec or a missing dest, and with ENOTSUP on an output
  * type hoist does not write yet ("docker", "image", "registry", "local",
@@ -1359,7 +1373,9 @@ void builder_output_release (struct builder_output *out);
 
 /* Write the image DESC (a manifest or index in STORE) to OUT, tagged TAG
  * there (an OCI layout may get several calls, one per tag; an archive
- * holds the one tag). */
+ * holds the one tag).  The store's export functions work on tags, so the
+ * image carries a temporary tag in STORE meanwhile ("hoist-export-PID-N:
+ * tmp"), removed whatever the result. */
 int builder_output_write (struct builder_store *store, const struct builder_descriptor *desc,
                           const struct builder_output *out, const char *tag, struct hoist_error **err) HOIST_WUR;
 

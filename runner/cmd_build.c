@@ -1,10 +1,14 @@
 /* cmd_build.c — `hoist build`: flags named as docker build / buildah bud
- * name them.  Image assembly is not built yet: the command checks its
- * flags and the Dockerfile, then refuses clearly instead of pretending. */
+ * name them; the work is builder_build's.  This file turns flags and
+ * environment into builder options, prints progress as BuildKit's plain
+ * output does, and maps failures to exit codes (3 for what this version
+ * cannot do yet: RUN, registry bases, --push). */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "builder/builder.h"
@@ -16,20 +20,26 @@ build_usage (FILE *out)
   fprintf (out,
            "usage: hoist build [OPTIONS] [CONTEXT]\n\n"
            "Build an OCI image from a Dockerfile and a build context (default: '.').\n\n"
-           "  -f, --file FILE            Dockerfile (default: CONTEXT/Dockerfile)\n"
-           "  -t, --tag NAME[:TAG]       name the image; may repeat\n"
-           "      --build-arg K[=V]      set a build-time variable; may repeat\n"
-           "      --target STAGE         build up to this stage\n"
-           "      --platform P[,P...]    target platform(s), e.g. linux/amd64,linux/arm64\n"
-           "      --label K=V            set an image label; may repeat\n"
-           "      --no-cache             do not use the build cache\n"
-           "      --push                 push the image to its registry (needs -t)\n"
-           "  -o, --output SPEC          type=oci,dest=DIR or dest=FILE.tar\n"
-           "      --build-context N=SRC  extra named context (oci-layout:///path[:tag], dir)\n"
-           "      --progress MODE        auto, plain or tty (default: auto)\n"
-           "  -h, --help                 show this help\n\n"
-           "Not built yet: assembling images.  This version checks the flags and the\n"
-           "Dockerfile ('hoist parse' prints its plan) and exits with code 3.\n");
+           "  -f, --file FILE              Dockerfile (default: CONTEXT/Dockerfile)\n"
+           "  -t, --tag NAME[:TAG]         name the image; may repeat\n"
+           "      --build-arg K[=V]        set a build-time variable; may repeat\n"
+           "      --target STAGE           build up to this stage\n"
+           "      --platform P             target platform, e.g. linux/amd64\n"
+           "      --label K=V              set an image label; may repeat\n"
+           "      --no-cache               do not use the build cache\n"
+           "      --push                   push the image to its registry (needs -t)\n"
+           "  -o, --output SPEC            type=oci,dest=DIR or dest=FILE.tar\n"
+           "      --build-context N=SRC    extra named context: oci-layout:///path[:tag] or a directory\n"
+           "      --compression ALGO       layer compression: gzip (default), zstd or none\n"
+           "      --compression-level N    gzip 1-9 (default 6), zstd 1-19 (default 3)\n"
+           "      --compression-threads N  compression threads (default: one per CPU)\n"
+           "      --progress MODE          auto, plain, tty or quiet (default: auto)\n"
+           "  -h, --help                   show this help\n\n"
+           "Without -o the image goes into hoist's store ($HOIST_HOME/store, default\n"
+           "~/.local/share/hoist/store), tagged with -t; 'hoist images' lists it.  With -o it\n"
+           "is written there instead, named with -t.  SOURCE_DATE_EPOCH sets every time in\n"
+           "the image; HOIST_SOURCE and HOIST_REVISION set the org.opencontainers.image.source\n"
+           "and .revision labels.  Not built yet: RUN steps, registry bases, --push (exit 3).\n");
 }
 
 struct build_flags
@@ -44,6 +54,9 @@ struct build_flags
   char **build_contexts;
   const char *target;
   const char *platform;
+  const char *compression;
+  const char *level;
+  const char *threads;
   bool no_cache;
   bool push;
 };
@@ -74,6 +87,9 @@ build_flags_parse (struct build_flags *f, int argc, char **argv, int *exit_code)
     { "output", required_argument, NULL, 'o' },
     { "build-context", required_argument, NULL, 'c' },
     { "progress", required_argument, NULL, 'g' },
+    { "compression", required_argument, NULL, 'C' },
+    { "compression-level", required_argument, NULL, 'L' },
+    { "compression-threads", required_argument, NULL, 'j' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -95,6 +111,9 @@ build_flags_parse (struct build_flags *f, int argc, char **argv, int *exit_code)
       case 'o': hoist_strv_push (&f->outputs, optarg); break;
       case 'c': hoist_strv_push (&f->build_contexts, optarg); break;
       case 'g': f->progress = optarg; break;
+      case 'C': f->compression = optarg; break;
+      case 'L': f->level = optarg; break;
+      case 'j': f->threads = optarg; break;
       case 'h':
         build_usage (stdout);
         *exit_code = HOIST_EXIT_OK;
@@ -122,76 +141,303 @@ build_refuse_unbuilt (const struct build_flags *f)
 {
   if (f->push)
     return runner_fail (HOIST_EXIT_UNSUPPORTED, "--push is not supported yet: the registry client is not built");
-  if (f->outputs != NULL)
-    return runner_fail (HOIST_EXIT_UNSUPPORTED, "--output is not supported yet: image assembly is not built");
-  if (f->build_contexts != NULL)
-    return runner_fail (HOIST_EXIT_UNSUPPORTED, "--build-context is not supported yet: image assembly is not built");
   if (f->platform != NULL && strchr (f->platform, ',') != NULL)
     return runner_fail (HOIST_EXIT_UNSUPPORTED, "several platforms are not supported yet: build one platform at a time");
   return 0;
 }
 
+/* A whole decimal number in [MIN, MAX]. */
+static bool
+parse_number (const char *s, long long min, long long max, long long *out)
+{
+  char *end;
+
+  if (s == NULL || *s < '0' || *s > '9')
+    return false;
+  errno = 0;
+  *out = strtoll (s, &end, 10);
+  return errno == 0 && *end == '\0' && *out >= min && *out <= max;
+}
+
 static int
 build_check_flags (const struct build_flags *f)
 {
+  long long v;
+
   if (f->progress != NULL && strcmp (f->progress, "auto") != 0 && strcmp (f->progress, "plain") != 0
-      && strcmp (f->progress, "tty") != 0)
-    return runner_usage_error ("build", "--progress must be auto, plain or tty, not '%s'", f->progress);
+      && strcmp (f->progress, "tty") != 0 && strcmp (f->progress, "quiet") != 0)
+    return runner_usage_error ("build", "--progress must be auto, plain, tty or quiet, not '%s'", f->progress);
   for (size_t i = 0; f->labels != NULL && f->labels[i] != NULL; i++)
     if (strchr (f->labels[i], '=') == NULL || f->labels[i][0] == '=')
       return runner_usage_error ("build", "--label needs KEY=VALUE, got '%s'", f->labels[i]);
   for (size_t i = 0; f->build_args != NULL && f->build_args[i] != NULL; i++)
     if (f->build_args[i][0] == '=' || f->build_args[i][0] == '\0')
       return runner_usage_error ("build", "--build-arg needs KEY[=VALUE], got '%s'", f->build_args[i]);
+  for (size_t i = 0; f->build_contexts != NULL && f->build_contexts[i] != NULL; i++)
+    if (strchr (f->build_contexts[i], '=') == NULL || f->build_contexts[i][0] == '=')
+      return runner_usage_error ("build", "--build-context needs NAME=SOURCE, got '%s'", f->build_contexts[i]);
+  if (f->level != NULL && !parse_number (f->level, 1, BUILDER_ZSTD_LEVEL_MAX, &v))
+    return runner_usage_error ("build", "--compression-level must be a number from 1 to %d, not '%s'",
+                               BUILDER_ZSTD_LEVEL_MAX, f->level);
+  if (f->threads != NULL && !parse_number (f->threads, 1, 64, &v))
+    return runner_usage_error ("build", "--compression-threads must be a number from 1 to 64, not '%s'", f->threads);
   if (f->push && f->tags == NULL)
     return runner_usage_error ("build", "--push needs an image name: add -t REGISTRY/NAME:TAG");
   return 0;
 }
 
-/* Parse the Dockerfile and plan the target, so errors in it show now. */
-static int
-build_check_dockerfile (const struct build_flags *f)
+/* ---- Progress -------------------------------------------------------------------- */
+
+struct progress_out
 {
-  cleanup_free char *path = NULL;
+  bool quiet;
+  bool started;
+};
+
+/* BuildKit's plain progress: "#4 [2/3] COPY . /app", "#4 DONE 0.4s", a
+ * blank line between steps.  tty and auto print the same for now. */
+static void
+progress_print (void *data, const struct builder_progress *ev)
+{
+  struct progress_out *p = data;
+
+  if (p->quiet)
+    return;
+  switch (ev->kind)
+    {
+    case BUILDER_PROGRESS_START:
+      fprintf (stderr, "%s#%u %s\n", p->started ? "\n" : "", ev->id, ev->text);
+      p->started = true;
+      break;
+    case BUILDER_PROGRESS_LOG:
+      fprintf (stderr, "#%u %s\n", ev->id, ev->text);
+      break;
+    case BUILDER_PROGRESS_CACHED:
+      fprintf (stderr, "#%u CACHED\n", ev->id);
+      break;
+    case BUILDER_PROGRESS_DONE:
+      fprintf (stderr, "#%u DONE %.1fs\n", ev->id, ev->seconds);
+      break;
+    case BUILDER_PROGRESS_ERROR:
+      fprintf (stderr, "#%u ERROR: %s\n", ev->id, ev->text);
+      break;
+    }
+  fflush (stderr);
+}
+
+/* ---- Options ------------------------------------------------------------------------ */
+
+struct build_run
+{
+  struct builder_build_opts opts;
+  struct builder_output *outputs;
+  char **tags;
+  char *home;
+  struct builder_store *store;
+  struct builder_dockerfile *df;
+  struct builder_plan *plan;
+  char *dockerfile;
+};
+
+static void
+build_run_release (struct build_run *r)
+{
+  for (size_t i = 0; i < r->opts.n_outputs; i++)
+    builder_output_release (&r->outputs[i]);
+  free (r->outputs);
+  hoist_strv_free (r->tags);
+  free (r->home);
+  builder_store_free (r->store);
+  builder_plan_free (r->plan);
+  builder_dockerfile_free (r->df);
+  free (r->dockerfile);
+}
+
+/* A failure of the builder: exit 3 for what is not built yet. */
+static int
+fail_error (struct hoist_error *err)
+{
+  int code = err != NULL && err->status == ENOTSUP ? HOIST_EXIT_UNSUPPORTED : HOIST_EXIT_FAILURE;
+
+  runner_fail_error (err);
+  return code;
+}
+
+/* -t and -o, checked before any work. */
+static int
+build_names (const struct build_flags *f, struct build_run *r)
+{
+  size_t n = hoist_strv_len (f->outputs);
+
+  for (size_t i = 0; f->tags != NULL && f->tags[i] != NULL; i++)
+    {
+      struct hoist_error *err = NULL;
+      char *tag = NULL;
+      if (builder_tag_normalize (f->tags[i], &tag, &err) < 0)
+        {
+          runner_usage_error ("build", "%s", err->msg);
+          hoist_error_free (err);
+          return HOIST_EXIT_USAGE;
+        }
+      hoist_strv_push_take (&r->tags, tag);
+    }
+  r->outputs = hoist_xcalloc (n + 1, sizeof (*r->outputs));
+  for (size_t i = 0; i < n; i++)
+    {
+      struct hoist_error *err = NULL;
+      if (builder_output_parse (f->outputs[i], &r->outputs[i], &err) < 0)
+        {
+          int code = err->status == ENOTSUP ? HOIST_EXIT_UNSUPPORTED : HOIST_EXIT_USAGE;
+          if (code == HOIST_EXIT_USAGE)
+            runner_usage_error ("build", "%s", err->msg);
+          else
+            runner_fail (code, "%s", err->msg);
+          hoist_error_free (err);
+          return code;
+        }
+      r->opts.n_outputs++;
+    }
+  r->opts.outputs = r->outputs;
+  r->opts.tags = r->tags;
+  return 0;
+}
+
+static int
+build_compression (const struct build_flags *f, struct builder_build_opts *o)
+{
+  struct hoist_error *err = NULL;
+  long long v = 0;
+
+  o->compression = BUILDER_COMPRESSION_GZIP;
+  if (f->compression != NULL && builder_compression_parse (f->compression, &o->compression, &err) < 0)
+    {
+      runner_usage_error ("build", "%s", err->msg);
+      hoist_error_free (err);
+      return HOIST_EXIT_USAGE;
+    }
+  if (f->level != NULL && parse_number (f->level, 1, BUILDER_ZSTD_LEVEL_MAX, &v))
+    o->level = (int) v;
+  if (o->compression == BUILDER_COMPRESSION_GZIP && o->level > BUILDER_GZIP_LEVEL_MAX)
+    return runner_usage_error ("build", "--compression-level for gzip must be from 1 to %d", BUILDER_GZIP_LEVEL_MAX);
+  if (f->threads != NULL && parse_number (f->threads, 1, 64, &v))
+    o->threads = (unsigned) v;
+  return 0;
+}
+
+static int
+build_environment (struct builder_build_opts *o)
+{
+  const char *sde = getenv ("SOURCE_DATE_EPOCH");
+  long long v;
+
+  o->source_date_epoch = -1;
+  if (sde != NULL && *sde != '\0')
+    {
+      if (!parse_number (sde, 0, 253402300799LL, &v))
+        return runner_usage_error ("build", "SOURCE_DATE_EPOCH must be seconds since 1970, not '%s'", sde);
+      o->source_date_epoch = v;
+    }
+  o->source = getenv ("HOIST_SOURCE");
+  o->revision = getenv ("HOIST_REVISION");
+  if (o->source != NULL && *o->source == '\0')
+    o->source = NULL;
+  if (o->revision != NULL && *o->revision == '\0')
+    o->revision = NULL;
+  return 0;
+}
+
+/* Parse the Dockerfile and plan the target. */
+static int
+build_plan (const struct build_flags *f, struct build_run *r)
+{
   cleanup_buf struct hoist_buf text;
   struct hoist_error *err = NULL;
-  struct builder_dockerfile *df = NULL;
-  struct builder_plan *plan = NULL;
   struct builder_plan_opts opts = { .build_args = f->build_args, .target = f->target, .platform = f->platform };
 
-  path = f->file != NULL ? hoist_xstrdup (f->file) : hoist_xasprintf ("%s/Dockerfile", f->context);
-  if (runner_read_input (path, BUILDER_DOCKERFILE_MAX, &text, &err) < 0)
+  r->dockerfile = f->file != NULL ? hoist_xstrdup (f->file) : hoist_xasprintf ("%s/Dockerfile", f->context);
+  if (runner_read_input (r->dockerfile, BUILDER_DOCKERFILE_MAX, &text, &err) < 0
+      || builder_dockerfile_parse (r->dockerfile, text.data, text.len, &r->df, &err) < 0
+      || builder_plan_new (r->df, &opts, &r->plan, &err) < 0)
     return runner_fail_error (err);
-  if (builder_dockerfile_parse (path, text.data, text.len, &df, &err) < 0)
-    return runner_fail_error (err);
-  if (builder_plan_new (df, &opts, &plan, &err) < 0)
-    {
-      builder_dockerfile_free (df);
-      return runner_fail_error (err);
-    }
-  builder_plan_free (plan);
-  builder_dockerfile_free (df);
   return 0;
+}
+
+static int
+build_store (struct build_run *r)
+{
+  struct hoist_error *err = NULL;
+  cleanup_free char *dir = NULL;
+
+  if (builder_home_dir (&r->home, &err) < 0)
+    return runner_fail_error (err);
+  dir = hoist_xasprintf ("%s/store", r->home);
+  if (builder_store_open (dir, true, &r->store, &err) < 0)
+    return runner_fail_error (err);
+  return 0;
+}
+
+static int
+build_execute (const struct build_flags *f, struct build_run *r)
+{
+  struct progress_out po = { .quiet = f->progress != NULL && strcmp (f->progress, "quiet") == 0 };
+  struct builder_build_result res;
+  struct hoist_error *err = NULL;
+  struct builder_build_opts *o = &r->opts;
+
+  o->plan = r->plan;
+  o->context_dir = f->context;
+  o->dockerfile_path = r->dockerfile;
+  o->store = r->store;
+  o->home = r->home;
+  o->labels = f->labels;
+  o->build_contexts = f->build_contexts;
+  o->build_args = f->build_args;
+  o->no_cache = f->no_cache;
+  o->platform = f->platform;
+  o->progress = progress_print;
+  o->progress_data = &po;
+  if (builder_build (o, &res, &err) < 0)
+    return fail_error (err);
+  if (po.quiet)
+    printf ("%s\n", res.manifest.digest);
+  else
+    {
+      fprintf (stderr, "\nhoist: built %s (%zu layers, %zu steps cached, %zu run)", res.manifest.digest,
+               res.n_layers, res.steps_cached, res.steps_run);
+      for (size_t i = 0; r->tags != NULL && r->tags[i] != NULL; i++)
+        fprintf (stderr, "%s%s", i == 0 ? ": " : ", ", r->tags[i]);
+      fputc ('\n', stderr);
+    }
+  builder_build_result_release (&res);
+  return HOIST_EXIT_OK;
 }
 
 int
 runner_cmd_build (int argc, char **argv)
 {
   struct build_flags f = { .context = "." };
+  struct build_run r = { 0 };
   int exit_code = HOIST_EXIT_OK;
-  int r;
+  int r0;
 
-  r = build_flags_parse (&f, argc, argv, &exit_code);
-  if (r == 0)
+  r0 = build_flags_parse (&f, argc, argv, &exit_code);
+  if (r0 == 0)
     exit_code = build_check_flags (&f);
-  if (r == 0 && exit_code == 0)
+  if (r0 == 0 && exit_code == 0)
     exit_code = build_refuse_unbuilt (&f);
-  if (r == 0 && exit_code == 0)
-    exit_code = build_check_dockerfile (&f);
-  if (r == 0 && exit_code == 0)
-    exit_code = runner_fail (HOIST_EXIT_UNSUPPORTED,
-                             "building images is not supported yet: the Dockerfile is valid "
-                             "(hint: 'hoist parse -f FILE' prints its plan)");
+  if (r0 == 0 && exit_code == 0)
+    exit_code = build_names (&f, &r);
+  if (r0 == 0 && exit_code == 0)
+    exit_code = build_compression (&f, &r.opts);
+  if (r0 == 0 && exit_code == 0)
+    exit_code = build_environment (&r.opts);
+  if (r0 == 0 && exit_code == 0)
+    exit_code = build_plan (&f, &r);
+  if (r0 == 0 && exit_code == 0)
+    exit_code = build_store (&r);
+  if (r0 == 0 && exit_code == 0)
+    exit_code = build_execute (&f, &r);
+  build_run_release (&r);
   build_flags_release (&f);
   return exit_code;
 }

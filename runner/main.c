@@ -9,6 +9,7 @@
 
 static const struct runner_command commands[] = {
   { "build", "build an image from a Dockerfile and a context", runner_cmd_build },
+  { "images", "list the images in hoist's store", runner_cmd_images },
   { "parse", "print the build plan of a Dockerfile as JSON", runner_cmd_parse },
   { "version", "print version, git commit and build date", runner_cmd_version },
 };
@@ -28,7 +29,8 @@ print_usage (FILE *out)
                 "  2  usage error: unknown command or flag, missing or bad argument\n"
                 "  3  the capability asked for is not built into this version yet\n\n"
                 "environment:\n"
-                "  HOIST_LOG_LEVEL  error, warn, info (default) or debug\n");
+                "  HOIST_LOG_LEVEL  error, warn, info (default) or debug\n"
+                "  HOIST_HOME       hoist's store and caches (default ~/.local/share/hoist)\n");
 }
 
 static void

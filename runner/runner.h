@@ -24,6 +24,7 @@ struct runner_command
 int runner_cmd_version (int argc, char **argv);
 int runner_cmd_parse (int argc, char **argv);
 int runner_cmd_build (int argc, char **argv);
+int runner_cmd_images (int argc, char **argv);
 
 /* Print "hoist: error: MSG" (through the masker) and return EXIT. */
 int runner_fail (int exit_code, const char *fmt, ...) HOIST_PRINTF (2, 3);

@@ -1,0 +1,3 @@
+FROM scratch
+COPY present.txt /p
+ADD broken.tar.gz /x/

@@ -1,0 +1,3 @@
+FROM scratch
+COPY present.txt /p
+COPY --from=nosuch /a /b

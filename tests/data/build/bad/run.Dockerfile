@@ -1,0 +1,3 @@
+FROM scratch
+COPY present.txt /p
+RUN echo hi
