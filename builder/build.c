@@ -13,7 +13,7 @@
  * "#4 DONE 0.4s"; the caller formats them. */
 #include "config.h"
 
-#define HOIST_BUILDER_INTERNAL 1
+#define BUILDER_INTERNAL
 
 #include <errno.h>
 #include <fcntl.h>
@@ -329,6 +329,12 @@ run_stage (struct build *b, size_t si, struct hoist_error **err)
       emit (b, BUILDER_PROGRESS_ERROR, id, err != NULL && *err != NULL ? (*err)->msg : "failed", 0);
       return -1;
     }
+  if (st->base_stage < 0 && strcmp (st->base, "scratch") != 0)
+    {
+      const struct build_named *n = build_named_find (b, st->base);
+      if (n != NULL && n->image != NULL)
+        build_progress_log (b, id, "resolve oci-layout://%s@%s done", n->layout, n->image->key);
+    }
   build_progress_end (b, id, false, build_now () - t0);
   if (run_triggers (b, si, triggers, prefix, err) < 0)
     return -1;
@@ -521,6 +527,8 @@ build_setup (struct build *b, const struct builder_build_opts *opts, struct hois
     build_host_platform (&b->os, &b->arch, &b->variant);
   if (opts->home != NULL)
     b->cache = build_cache_new (opts->home);
+  if (hoist_strv_len (opts->tags) > BUILDER_BUILD_LIST_MAX || hoist_strv_len (opts->labels) > BUILDER_BUILD_LIST_MAX)
+    return build_fail (err, E2BIG, "too many -t or --label values (at most %u)", BUILDER_BUILD_LIST_MAX);
   b->stages = hoist_xcalloc (opts->plan->n_stages, sizeof (*b->stages));
   if (build_named_parse (b, err) < 0 || load_dockerfile_ignore (b, err) < 0)
     return -1;

@@ -6,7 +6,7 @@
  * any step runs, with a hint naming the flag that works today. */
 #include "config.h"
 
-#define HOIST_BUILDER_INTERNAL 1
+#define BUILDER_INTERNAL
 
 #include <errno.h>
 #include <stdlib.h>
@@ -505,8 +505,11 @@ stage_from_image (struct build_stage *s, const struct build_stage *img, struct h
     hoist_strv_push (&s->known_dirs, img->known_dirs[i]);
   for (size_t i = 0; img->dests != NULL && img->dests[i] != NULL; i++)
     hoist_strv_push (&s->dests, img->dests[i]);
+  /* A stage with no step of its own is as old as its base. */
   if (img->last_created != NULL)
     s->last_created = hoist_xstrdup (img->last_created);
+  else if (img->cfg->created != NULL)
+    s->last_created = hoist_xstrdup (img->cfg->created);
   return 0;
 }
 

@@ -11,7 +11,7 @@
  * dispatchOnbuild commits nothing). */
 #include "config.h"
 
-#define HOIST_BUILDER_INTERNAL 1
+#define BUILDER_INTERNAL
 
 #include <errno.h>
 #include <stdarg.h>

@@ -3,7 +3,7 @@
  * OCI archive), and where hoist keeps its store and caches. */
 #include "config.h"
 
-#define HOIST_BUILDER_INTERNAL 1
+#define BUILDER_INTERNAL
 
 #include <errno.h>
 #include <stdlib.h>

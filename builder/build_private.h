@@ -8,7 +8,7 @@
 #ifndef HOIST_BUILDER_BUILD_PRIVATE_H
 #define HOIST_BUILDER_BUILD_PRIVATE_H
 
-#ifndef HOIST_BUILDER_INTERNAL
+#ifndef BUILDER_INTERNAL
 #error "build_private.h is internal to builder/"
 #endif
 

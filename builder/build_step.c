@@ -11,7 +11,7 @@
  * so a cache hit needs neither the root nor any file content. */
 #include "config.h"
 
-#define HOIST_BUILDER_INTERNAL 1
+#define BUILDER_INTERNAL
 
 #include <errno.h>
 #include <limits.h>
@@ -453,6 +453,20 @@ copy_prepare (struct build *b, struct build_stage *s, const struct builder_instr
         return -1;
       c->req.image_root = build_rootfs_path (s->rootfs);
     }
+  if (builder_copy_resolve (&c->src, &c->req, &c->plan, err) == 0)
+    return 0;
+  /* Only the root can tell (a destination that must be a directory of
+   * the image, say): try again with it, and let that answer stand. */
+  if (c->req.image_root != NULL || s->n_layers == 0)
+    return -1;
+  if (err != NULL)
+    {
+      hoist_error_free (*err);
+      *err = NULL;
+    }
+  if (build_stage_rootfs (b, s, err) < 0)
+    return -1;
+  c->req.image_root = build_rootfs_path (s->rootfs);
   return builder_copy_resolve (&c->src, &c->req, &c->plan, err);
 }
 

@@ -1303,8 +1303,9 @@ struct builder_build_opts
    * form: "alpine", "alpine:latest" and "docker.io/library/alpine" are
    * one name. */
   char *const *build_contexts;
-  /* The build args given (K=V or K), only to key the cache: their effect
-   * on the instructions is already in the plan. */
+  /* The build args given (K=V or K): they key the cache and plan a base
+   * image's ONBUILD triggers (their effect on the Dockerfile's own
+   * instructions is already in the plan). */
   char *const *build_args;
   enum builder_compression compression;
   int level;        /* 0: the default of the algorithm */
@@ -1324,8 +1325,8 @@ struct builder_build_opts
   void *progress_data;
 };
 
-/* What a build made: the target's manifest and config (borrowed from the
- * store's blobs, so valid as long as it keeps them). */
+/* What a build made: the target's manifest (a descriptor owned by the
+ * result) and config, both blobs of the store. */
 struct builder_build_result
 {
   struct builder_descriptor manifest; /* with the platform set */

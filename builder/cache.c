@@ -22,7 +22,7 @@
  * without SOURCE_DATE_EPOCH. */
 #include "config.h"
 
-#define HOIST_BUILDER_INTERNAL 1
+#define BUILDER_INTERNAL
 
 #include <errno.h>
 #include <fcntl.h>

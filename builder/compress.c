@@ -21,7 +21,7 @@
  * Uncompressed: the tar is the blob, and one digest serves as both. */
 #include "config.h"
 
-#define HOIST_BUILDER_INTERNAL 1
+#define BUILDER_INTERNAL
 
 #include <errno.h>
 #include <pthread.h>

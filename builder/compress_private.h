@@ -2,11 +2,11 @@
  * writer.  Tar bytes go in; the compressed blob goes to a file descriptor;
  * the tar's digest (diff_id), the blob's digest and the blob's size come
  * out, all computed in the same pass.  Not a public API: only builder's own
- * sources define HOIST_BUILDER_INTERNAL before including it. */
+ * sources define BUILDER_INTERNAL before including it. */
 #ifndef HOIST_BUILDER_COMPRESS_PRIVATE_H
 #define HOIST_BUILDER_COMPRESS_PRIVATE_H
 
-#ifndef HOIST_BUILDER_INTERNAL
+#ifndef BUILDER_INTERNAL
 #error "compress_private.h is private to builder/"
 #endif
 

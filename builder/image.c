@@ -8,7 +8,7 @@
  * builder_json_canonical the same struct always gives the same bytes. */
 #include "config.h"
 
-#define HOIST_BUILDER_INTERNAL 1
+#define BUILDER_INTERNAL
 
 #include <errno.h>
 #include <limits.h>

@@ -6,7 +6,7 @@
  * type) and lists are capped. */
 #include "config.h"
 
-#define HOIST_BUILDER_INTERNAL 1
+#define BUILDER_INTERNAL
 
 #include <errno.h>
 #include <stdlib.h>

@@ -25,7 +25,7 @@
  */
 #include "config.h"
 
-#define HOIST_BUILDER_INTERNAL 1
+#define BUILDER_INTERNAL
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -4,7 +4,7 @@
  * index.json) is built from. */
 #include "config.h"
 
-#define HOIST_BUILDER_INTERNAL 1
+#define BUILDER_INTERNAL
 
 #include <errno.h>
 #include <stdarg.h>

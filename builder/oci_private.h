@@ -4,7 +4,7 @@
 #ifndef HOIST_OCI_PRIVATE_H
 #define HOIST_OCI_PRIVATE_H
 
-#ifndef HOIST_BUILDER_INTERNAL
+#ifndef BUILDER_INTERNAL
 #error "oci_private.h is internal to builder/"
 #endif
 

@@ -15,7 +15,7 @@
  * ownership it cannot set (owners are kept only when running as root). */
 #include "config.h"
 
-#define HOIST_BUILDER_INTERNAL 1
+#define BUILDER_INTERNAL
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -8,7 +8,7 @@
  * registry or a manifest can never name a file outside blobs/sha256. */
 #include "config.h"
 
-#define HOIST_BUILDER_INTERNAL 1
+#define BUILDER_INTERNAL
 
 #include <dirent.h>
 #include <errno.h>

@@ -8,7 +8,7 @@
  * a corrupt store cannot produce an export that looks sound. */
 #include "config.h"
 
-#define HOIST_BUILDER_INTERNAL 1
+#define BUILDER_INTERNAL
 
 #include <archive.h>
 #include <archive_entry.h>

@@ -7,7 +7,7 @@
  * hoist does not understand (other tools', untagged) are kept as written. */
 #include "config.h"
 
-#define HOIST_BUILDER_INTERNAL 1
+#define BUILDER_INTERNAL
 
 #include <errno.h>
 #include <fcntl.h>
