@@ -100,22 +100,6 @@ build_format_size (int64_t size, char *out, size_t n)
   snprintf (out, n, "%.4g%s", v, units[u]);
 }
 
-int
-build_fail (struct hoist_error **err, int status, const char *fmt, ...)
-{
-  cleanup_free char *msg = NULL;
-  va_list ap;
-
-  va_start (ap, fmt);
-  if (vasprintf (&msg, fmt, ap) < 0)
-    abort ();
-  va_end (ap);
-  hoist_error_set (err, 0, "%s", msg);
-  if (err != NULL && *err != NULL)
-    (*err)->status = status;
-  return status > 0 ? -status : -1;
-}
-
 const char *
 build_df_name (const struct build *b)
 {
@@ -297,8 +281,10 @@ run_triggers (struct build *b, size_t si, char *const *triggers, const char *pre
           struct builder_instruction *in = &plan->stages[0].instructions[j];
           in->line = in->end_line = st->line;
           if (in->keyword == BUILDER_KW_RUN)
-            ret = build_fail (err, ENOTSUP, "%s:%d: ONBUILD trigger '%s' of the base image: RUN is not "
-                                   "supported yet", build_df_name (b), st->line, triggers[i]);
+            ret = hoist_error_set_status (err, ENOTSUP,
+                                          "%s:%d: ONBUILD trigger '%s' of the base image: RUN is not "
+                                          "supported yet",
+                                          build_df_name (b), st->line, triggers[i]);
           else
             ret = run_instruction (b, si, in, prefix, 1, 1, err);
         }
@@ -368,7 +354,7 @@ set_labels (struct build *b, struct build_stage *s, const char *created, struct 
       const char *eq = strchr (o->labels[i], '=');
       cleanup_free char *key = NULL;
       if (eq == NULL || eq == o->labels[i])
-        return build_fail (err, EINVAL, "--label needs KEY=VALUE, got '%s'", o->labels[i]);
+        return hoist_error_set_status (err, EINVAL, "--label needs KEY=VALUE, got '%s'", o->labels[i]);
       key = hoist_xstrndup (o->labels[i], (size_t) (eq - o->labels[i]));
       builder_map_set (labels, key, eq + 1);
     }
@@ -520,7 +506,7 @@ build_setup (struct build *b, const struct builder_build_opts *opts, struct hois
   b->opts = opts;
   b->store = opts->store;
   if (opts->plan == NULL || opts->plan->n_stages == 0 || opts->store == NULL || opts->context_dir == NULL)
-    return build_fail (err, EINVAL, "builder_build: a plan, a store and a context are needed");
+    return hoist_error_set_status (err, EINVAL, "builder_build: a plan, a store and a context are needed");
   if (opts->platform != NULL)
     build_split_platform (opts->platform, &b->os, &b->arch, &b->variant);
   else
@@ -528,7 +514,7 @@ build_setup (struct build *b, const struct builder_build_opts *opts, struct hois
   if (opts->home != NULL)
     b->cache = build_cache_new (opts->home);
   if (hoist_strv_len (opts->tags) > BUILDER_BUILD_LIST_MAX || hoist_strv_len (opts->labels) > BUILDER_BUILD_LIST_MAX)
-    return build_fail (err, E2BIG, "too many -t or --label values (at most %u)", BUILDER_BUILD_LIST_MAX);
+    return hoist_error_set_status (err, E2BIG, "too many -t or --label values (at most %u)", BUILDER_BUILD_LIST_MAX);
   b->stages = hoist_xcalloc (opts->plan->n_stages, sizeof (*b->stages));
   if (build_named_parse (b, err) < 0 || load_dockerfile_ignore (b, err) < 0)
     return -1;

@@ -76,19 +76,19 @@ parse_layout_src (const char *src, char **path, char **ref, struct hoist_error *
   const char *end = at != NULL ? at : colon;
 
   if (*p == '\0')
-    return build_fail (err, EINVAL, "--build-context '%s': the layout path is missing", src);
+    return hoist_error_set_status (err, EINVAL, "--build-context '%s': the layout path is missing", src);
   *path = end != NULL ? hoist_xstrndup (p, (size_t) (end - p)) : hoist_xstrdup (p);
   *ref = NULL;
   if (at != NULL)
     {
       if (!hoist_digest_valid (at + 1))
-        return build_fail (err, EINVAL, "--build-context '%s': invalid digest '%s'", src, at + 1);
+        return hoist_error_set_status (err, EINVAL, "--build-context '%s': invalid digest '%s'", src, at + 1);
       *ref = hoist_xstrdup (at + 1);
     }
   else if (colon != NULL)
     *ref = hoist_xstrdup (colon + 1);
   if (**path == '\0' || (*ref != NULL && **ref == '\0'))
-    return build_fail (err, EINVAL, "--build-context '%s': expected oci-layout:///path[:tag]", src);
+    return hoist_error_set_status (err, EINVAL, "--build-context '%s': expected oci-layout:///path[:tag]", src);
   return 0;
 }
 
@@ -100,15 +100,15 @@ named_parse_one (struct build_named *n, const char *spec, struct hoist_error **e
   const char *src;
 
   if (eq == NULL || eq == spec || eq[1] == '\0')
-    return build_fail (err, EINVAL, "--build-context needs NAME=SOURCE, got '%s'", spec);
+    return hoist_error_set_status (err, EINVAL, "--build-context needs NAME=SOURCE, got '%s'", spec);
   name = hoist_xstrndup (spec, (size_t) (eq - spec));
   src = eq + 1;
   n->name = builder_ref_familiar (name);
   if (strncmp (src, OCI_LAYOUT_SCHEME, strlen (OCI_LAYOUT_SCHEME)) == 0)
     return parse_layout_src (src, &n->layout, &n->ref, err);
   if (strstr (src, "://") != NULL)
-    return build_fail (err, ENOTSUP,
-                            "--build-context '%s': only oci-layout:// sources and directories are supported yet", spec);
+    return hoist_error_set_status (
+        err, ENOTSUP, "--build-context '%s': only oci-layout:// sources and directories are supported yet", spec);
   n->dir = hoist_xstrdup (src);
   return 0;
 }
@@ -119,7 +119,7 @@ build_named_parse (struct build *b, struct hoist_error **err)
   size_t n = hoist_strv_len (b->opts->build_contexts);
 
   if (n > BUILDER_BUILD_LIST_MAX)
-    return build_fail (err, E2BIG, "too many --build-context values (at most %u)", BUILDER_BUILD_LIST_MAX);
+    return hoist_error_set_status (err, E2BIG, "too many --build-context values (at most %u)", BUILDER_BUILD_LIST_MAX);
   b->named = hoist_xcalloc (n + 1, sizeof (*b->named));
   for (size_t i = 0; i < n; i++)
     {
@@ -128,7 +128,7 @@ build_named_parse (struct build *b, struct hoist_error **err)
       b->n_named++;
       for (size_t j = 0; j < i; j++)
         if (strcmp (b->named[j].name, b->named[i].name) == 0)
-          return build_fail (err, EINVAL, "--build-context '%s' is given twice", b->named[i].name);
+          return hoist_error_set_status (err, EINVAL, "--build-context '%s' is given twice", b->named[i].name);
     }
   return 0;
 }
@@ -208,8 +208,8 @@ ingest_blob (struct builder_store *src, struct builder_store *dst, const char *d
   if (builder_store_blob_open (src, digest, &in, &got, err) < 0)
     return -1;
   if (got != size)
-    return build_fail (err, EBADMSG, "blob '%s' is %lld bytes but its descriptor says %lld", digest,
-                            (long long) got, (long long) size);
+    return hoist_error_set_status (err, EBADMSG, "blob '%s' is %lld bytes but its descriptor says %lld", digest,
+                                   (long long) got, (long long) size);
   if (builder_store_blob_begin (dst, &ing, err) < 0)
     return -1;
   out = builder_blob_ingest_fd (ing);
@@ -268,7 +268,7 @@ layout_entry (const struct build_named *n, struct builder_descriptor *out, struc
     return hoist_error_wrap (err, "OCI layout '%s'", n->layout);
   j = json_loadb (text.data, text.len, JSON_REJECT_DUPLICATES, &jerr);
   if (j == NULL)
-    return build_fail (err, EINVAL, "OCI layout '%s': index.json: %s", n->layout, jerr.text);
+    return hoist_error_set_status (err, EINVAL, "OCI layout '%s': index.json: %s", n->layout, jerr.text);
   if (builder_index_from_json (j, &idx, err) < 0)
     return hoist_error_wrap (err, "OCI layout '%s'", n->layout);
   for (size_t i = 0; i < idx->n_manifests && found < 0; i++)
@@ -283,8 +283,9 @@ layout_entry (const struct build_named *n, struct builder_descriptor *out, struc
     builder_descriptor_copy (out, &idx->manifests[found]);
   builder_index_free (idx);
   if (found < 0)
-    return build_fail (err, ENOENT, "OCI layout '%s' has no image '%s'%s", n->layout, want,
-                            n->ref == NULL ? " and more than one image (hint: name one: oci-layout:///path:TAG)" : "");
+    return hoist_error_set_status (err, ENOENT, "OCI layout '%s' has no image '%s'%s", n->layout, want,
+                                   n->ref == NULL ? " and more than one image (hint: name one: oci-layout:///path:TAG)"
+                                                  : "");
   return 0;
 }
 
@@ -304,7 +305,7 @@ select_manifest (struct builder_store *src, struct builder_descriptor *desc, con
       if (builder_media_type_is_manifest (desc->media_type))
         return builder_manifest_from_json (doc, out, err);
       if (!builder_media_type_is_index (desc->media_type))
-        return build_fail (err, EINVAL, "'%s' is neither an image manifest nor an index", desc->digest);
+        return hoist_error_set_status (err, EINVAL, "'%s' is neither an image manifest nor an index", desc->digest);
       if (builder_index_from_json (doc, &idx, err) < 0)
         return -1;
       for (size_t i = 0; i < idx->n_manifests && pick < 0; i++)
@@ -317,10 +318,10 @@ select_manifest (struct builder_store *src, struct builder_descriptor *desc, con
         }
       builder_index_free (idx);
       if (pick < 0)
-        return build_fail (err, ENOENT, "the image has no manifest for platform %s/%s%s%s", os, arch,
-                                variant != NULL ? "/" : "", variant != NULL ? variant : "");
+        return hoist_error_set_status (err, ENOENT, "the image has no manifest for platform %s/%s%s%s", os, arch,
+                                       variant != NULL ? "/" : "", variant != NULL ? variant : "");
     }
-  return build_fail (err, ELOOP, "image indexes nest too deep");
+  return hoist_error_set_status (err, ELOOP, "image indexes nest too deep");
 }
 
 /* An OCI layer media type for one a base image may carry in Docker's
@@ -353,8 +354,8 @@ load_layout_image (struct build *b, struct build_named *n, struct build_stage *i
   if (ret == 0)
     ret = builder_image_config_from_json (cfg, &img->cfg, err);
   if (ret == 0 && hoist_strv_len (img->cfg->diff_ids) != m->n_layers)
-    ret = build_fail (err, EINVAL, "image config lists %zu layers but the manifest %zu",
-                           hoist_strv_len (img->cfg->diff_ids), m->n_layers);
+    ret = hoist_error_set_status (err, EINVAL, "image config lists %zu layers but the manifest %zu",
+                                  hoist_strv_len (img->cfg->diff_ids), m->n_layers);
   if (ret == 0)
     ret = ingest_blob (src, b->store, m->config.digest, m->config.size, err);
   img->layers = hoist_xcalloc (m != NULL ? m->n_layers + 1 : 1, sizeof (*img->layers));
@@ -380,8 +381,10 @@ build_named_image (struct build *b, struct build_named *n, struct hoist_error **
   if (n->image != NULL)
     return 0;
   if (n->layout == NULL)
-    return build_fail (err, EINVAL, "--build-context %s is a directory, not an image (hint: use "
-                                         "oci-layout:///path for a base image)", n->name);
+    return hoist_error_set_status (err, EINVAL,
+                                   "--build-context %s is a directory, not an image (hint: use "
+                                   "oci-layout:///path for a base image)",
+                                   n->name);
   n->image = hoist_xcalloc (1, sizeof (*n->image));
   if (load_layout_image (b, n, n->image, err) < 0)
     {
@@ -411,10 +414,10 @@ check_copy_from (struct build *b, const struct builder_instruction *in, struct h
   /* Most often a misspelt stage: a failure (exit 1), not a missing
    * capability, although BuildKit would try to pull it. */
   if (n == NULL)
-    return build_fail (err, ENOENT,
-                       "%s:%d: %s --from=%s: no stage or build context is named '%s' (pulling images from "
-                       "registries is not supported yet; hint: --build-context %s=oci-layout:///path)",
-                       build_df_name (b), in->line, builder_keyword_name (in->keyword), from, from, from);
+    return hoist_error_set_status (err, ENOENT,
+                                   "%s:%d: %s --from=%s: no stage or build context is named '%s' (pulling images from "
+                                   "registries is not supported yet; hint: --build-context %s=oci-layout:///path)",
+                                   build_df_name (b), in->line, builder_keyword_name (in->keyword), from, from, from);
   if (n->layout != NULL && build_named_image (b, n, err) < 0)
     return hoist_error_wrap (err, "%s:%d", build_df_name (b), in->line);
   return 0;
@@ -432,10 +435,10 @@ build_check_sources (struct build *b, struct hoist_error **err)
         {
           struct build_named *n = build_named_find (b, st->base);
           if (n == NULL)
-            return build_fail (err, ENOTSUP,
-                                    "%s:%d: FROM '%s': pulling images from registries is not supported yet "
-                                    "(hint: --build-context %s=oci-layout:///path)",
-                                    build_df_name (b), st->line, st->base, st->base);
+            return hoist_error_set_status (err, ENOTSUP,
+                                           "%s:%d: FROM '%s': pulling images from registries is not supported yet "
+                                           "(hint: --build-context %s=oci-layout:///path)",
+                                           build_df_name (b), st->line, st->base, st->base);
           if (build_named_image (b, n, err) < 0)
             return hoist_error_wrap (err, "%s:%d: FROM '%s'", build_df_name (b), st->line, st->base);
         }
@@ -443,10 +446,10 @@ build_check_sources (struct build *b, struct hoist_error **err)
         {
           const struct builder_instruction *in = &st->instructions[i];
           if (in->keyword == BUILDER_KW_RUN)
-            return build_fail (err, ENOTSUP,
-                                    "%s:%d: RUN is not supported yet: RUN steps need the sandbox (hoist builds "
-                                    "Dockerfiles without RUN for now)",
-                                    build_df_name (b), in->line);
+            return hoist_error_set_status (err, ENOTSUP,
+                                           "%s:%d: RUN is not supported yet: RUN steps need the sandbox (hoist builds "
+                                           "Dockerfiles without RUN for now)",
+                                           build_df_name (b), in->line);
           if ((in->keyword == BUILDER_KW_COPY || in->keyword == BUILDER_KW_ADD) && check_copy_from (b, in, err) < 0)
             return -1;
         }
@@ -586,8 +589,8 @@ build_stage_start (struct build *b, size_t si, char ***triggers, struct hoist_er
         if (b->stages[i].stage != NULL && (int) b->stages[i].stage->index == st->base_stage)
           base = &b->stages[i];
       if (base == NULL || !base->built)
-        return build_fail (err, EINVAL, "%s:%d: stage %d is not built", build_df_name (b), st->line,
-                                st->base_stage);
+        return hoist_error_set_status (err, EINVAL, "%s:%d: stage %d is not built", build_df_name (b), st->line,
+                                       st->base_stage);
       if (stage_from_image (s, base, err) < 0)
         return -1;
       /* The plan already put the base stage's ONBUILD triggers at the

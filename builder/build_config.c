@@ -343,18 +343,18 @@ expose_one (char ***ports, const char *spec, struct hoist_error **err)
     if (*p >= 'A' && *p <= 'Z')
       *p = (char) (*p - 'A' + 'a');
   if (strcmp (proto, "tcp") != 0 && strcmp (proto, "udp") != 0 && strcmp (proto, "sctp") != 0)
-    return build_fail (err, EINVAL, "EXPOSE: invalid proto '%s'", proto);
+    return hoist_error_set_status (err, EINVAL, "EXPOSE: invalid proto '%s'", proto);
   colon = strrchr (port, ':');
   if (colon != NULL)
     memmove (port, colon + 1, strlen (colon + 1) + 1);
   dash = strchr (port, '-');
   if (!parse_port_num (port, dash != NULL ? (size_t) (dash - port) : strlen (port), &lo)
       || (dash != NULL && !parse_port_num (dash + 1, strlen (dash + 1), &hi)))
-    return build_fail (err, EINVAL, "EXPOSE: invalid port '%s'", spec);
+    return hoist_error_set_status (err, EINVAL, "EXPOSE: invalid port '%s'", spec);
   if (dash == NULL)
     hi = lo;
   if (hi < lo || hi - lo >= PORT_RANGE_MAX)
-    return build_fail (err, EINVAL, "EXPOSE: invalid port range '%s'", spec);
+    return hoist_error_set_status (err, EINVAL, "EXPOSE: invalid port range '%s'", spec);
   for (long p = lo; p <= hi; p++)
     {
       char buf[32];
@@ -469,7 +469,7 @@ apply_volume (struct build_stage *s, const struct builder_instruction *in, char 
   for (size_t i = 0; i < in->n_args; i++)
     {
       if (in->args[i][0] == '\0')
-        return build_fail (err, EINVAL, "VOLUME specified can not be an empty string");
+        return hoist_error_set_status (err, EINVAL, "VOLUME specified can not be an empty string");
       builder_image_config_add_volume (s->cfg, in->args[i]);
     }
   *created_by = go_call ("VOLUME", in->args, false);
@@ -563,7 +563,8 @@ build_config_apply (struct build *b, struct build_stage *s, const struct builder
         return 0;
       }
     default:
-      return build_fail (err, EINVAL, "%s is not a metadata instruction", builder_keyword_name (in->keyword));
+      return hoist_error_set_status (err, EINVAL, "%s is not a metadata instruction",
+                                     builder_keyword_name (in->keyword));
     }
 }
 

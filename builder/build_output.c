@@ -107,35 +107,35 @@ builder_tag_normalize (const char *name, char **out, struct hoist_error **err)
   const char *p, *slash;
 
   if (strchr (name, '@') != NULL)
-    return build_fail (err, EINVAL, "invalid image name '%s': -t takes NAME[:TAG], not a digest", name);
+    return hoist_error_set_status (err, EINVAL, "invalid image name '%s': -t takes NAME[:TAG], not a digest", name);
   if (*name == '\0' || strlen (name) > NAME_LEN_MAX)
-    return build_fail (err, EINVAL, "invalid image name '%s'", name);
+    return hoist_error_set_status (err, EINVAL, "invalid image name '%s'", name);
   builder_tag_split (name, &repo, &tag);
   if (*tag == '\0' && strchr (name + strlen (repo), ':') != NULL)
-    return build_fail (err, EINVAL, "invalid image name '%s': the tag is empty", name);
+    return hoist_error_set_status (err, EINVAL, "invalid image name '%s': the tag is empty", name);
   if (strlen (tag) > TAG_LEN_MAX || (*tag != '\0' && !is_word (*tag)))
-    return build_fail (err, EINVAL, "invalid image name '%s': bad tag '%s'", name, tag);
+    return hoist_error_set_status (err, EINVAL, "invalid image name '%s': bad tag '%s'", name, tag);
   for (const char *t = tag; *t != '\0'; t++)
     if (!is_word (*t) && *t != '.' && *t != '-')
-      return build_fail (err, EINVAL, "invalid image name '%s': bad tag '%s'", name, tag);
+      return hoist_error_set_status (err, EINVAL, "invalid image name '%s': bad tag '%s'", name, tag);
   p = repo;
   slash = strchr (p, '/');
   if (slash != NULL && (memchr (p, '.', (size_t) (slash - p)) != NULL || memchr (p, ':', (size_t) (slash - p)) != NULL
                         || strncmp (p, "localhost/", 10) == 0))
     {
       if (!domain_valid (p, (size_t) (slash - p)))
-        return build_fail (err, EINVAL, "invalid image name '%s': bad registry '%.*s'", name,
-                                (int) (slash - p), p);
+        return hoist_error_set_status (err, EINVAL, "invalid image name '%s': bad registry '%.*s'", name,
+                                       (int) (slash - p), p);
       p = slash + 1;
     }
   for (;;)
     {
       size_t n = strcspn (p, "/");
       if (!component_valid (p, n))
-        return build_fail (err, EINVAL,
-                                "invalid image name '%s': the repository must be lowercase letters, digits and "
-                                "separators",
-                                name);
+        return hoist_error_set_status (err, EINVAL,
+                                       "invalid image name '%s': the repository must be lowercase letters, digits and "
+                                       "separators",
+                                       name);
       if (p[n] == '\0')
         break;
       p += n + 1;
@@ -159,13 +159,15 @@ builder_output_parse (const char *spec, struct builder_output *out, struct hoist
 
   memset (out, 0, sizeof *out);
   if (strchr (spec, '=') == NULL)
-    return build_fail (err, ENOTSUP, "-o '%s': a plain path means type=local, which is not supported yet "
-                            "(hint: -o type=oci,dest=%s)", spec, spec);
+    return hoist_error_set_status (err, ENOTSUP,
+                                   "-o '%s': a plain path means type=local, which is not supported yet "
+                                   "(hint: -o type=oci,dest=%s)",
+                                   spec, spec);
   while ((field = strsep (&rest, ",")) != NULL)
     {
       char *eq = strchr (field, '=');
       if (eq == NULL)
-        return build_fail (err, EINVAL, "-o '%s': '%s' is not KEY=VALUE", spec, field);
+        return hoist_error_set_status (err, EINVAL, "-o '%s': '%s' is not KEY=VALUE", spec, field);
       *eq = '\0';
       if (strcmp (field, "type") == 0)
         {
@@ -180,19 +182,21 @@ builder_output_parse (const char *spec, struct builder_output *out, struct hoist
       else if (strcmp (field, "tar") == 0 && (strcmp (eq + 1, "true") == 0 || strcmp (eq + 1, "false") == 0))
         tar = strcmp (eq + 1, "true") == 0;
       else
-        return build_fail (err, EINVAL, "-o '%s': unknown attribute '%s' (hint: type=oci,dest=PATH[,tar=BOOL])",
-                                spec, field);
+        return hoist_error_set_status (
+            err, EINVAL, "-o '%s': unknown attribute '%s' (hint: type=oci,dest=PATH[,tar=BOOL])", spec, field);
     }
   if (type == NULL)
     type = hoist_xstrdup ("oci");
   for (size_t i = 0; unsupported_types[i] != NULL; i++)
     if (strcmp (type, unsupported_types[i]) == 0)
-      return build_fail (err, ENOTSUP, "output type '%s' is not supported yet (hint: -o type=oci,dest=DIR "
-                              "or dest=FILE.tar)", type);
+      return hoist_error_set_status (err, ENOTSUP,
+                                     "output type '%s' is not supported yet (hint: -o type=oci,dest=DIR "
+                                     "or dest=FILE.tar)",
+                                     type);
   if (strcmp (type, "oci") != 0)
-    return build_fail (err, EINVAL, "-o '%s': unknown output type '%s'", spec, type);
+    return hoist_error_set_status (err, EINVAL, "-o '%s': unknown output type '%s'", spec, type);
   if (dest == NULL || *dest == '\0')
-    return build_fail (err, EINVAL, "-o '%s': type=oci needs dest=PATH", spec);
+    return hoist_error_set_status (err, EINVAL, "-o '%s': type=oci needs dest=PATH", spec);
   if (tar < 0)
     tar = strlen (dest) > 4 && strcmp (dest + strlen (dest) - 4, ".tar") == 0;
   out->type = tar ? BUILDER_OUTPUT_OCI_ARCHIVE : BUILDER_OUTPUT_OCI_DIR;
@@ -251,5 +255,5 @@ builder_home_dir (char **out, struct hoist_error **err)
       *out = hoist_xasprintf ("%s/.local/share/hoist", h);
       return 0;
     }
-  return build_fail (err, ENOENT, "cannot find hoist's home: set HOIST_HOME (or HOME)");
+  return hoist_error_set_status (err, ENOENT, "cannot find hoist's home: set HOIST_HOME (or HOME)");
 }

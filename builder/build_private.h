@@ -159,11 +159,6 @@ struct build
   size_t cached, run;
 };
 
-/* Set *ERR to the message alone (no ": strerror" suffix: it already says
- * everything) with STATUS as its status, so callers can still tell an
- * ENOTSUP (exit 3) apart.  Returns -STATUS. */
-int build_fail (struct hoist_error **err, int status, const char *fmt, ...) HOIST_PRINTF (3, 4);
-
 /* "NAME:LINE" for errors. */
 const char *build_df_name (const struct build *b);
 

@@ -357,11 +357,11 @@ copy_source (struct build *b, const struct builder_instruction *in, struct build
             src->root_dir = build_rootfs_path (b->stages[i].rootfs);
             return 0;
           }
-      return build_fail (err, EINVAL, "--from=%s: the stage is not built", from);
+      return hoist_error_set_status (err, EINVAL, "--from=%s: the stage is not built", from);
     }
   n = build_named_find (b, from);
   if (n == NULL)
-    return build_fail (err, ENOTSUP, "--from=%s: no stage or build context is named '%s'", from, from);
+    return hoist_error_set_status (err, ENOTSUP, "--from=%s: no stage or build context is named '%s'", from, from);
   if (n->dir != NULL)
     {
       if (build_named_context (b, n, err) < 0)
@@ -575,7 +575,7 @@ workdir_missing (struct build *b, struct build_stage *s, const char *wd, char **
                   if (build_rootfs_stat (s->rootfs, p, &st) == 0)
                     absent = true;
                   else if (!S_ISDIR (st.st_mode))
-                    return build_fail (err, ENOTDIR, "WORKDIR: '%s' exists and is not a directory", p);
+                    return hoist_error_set_status (err, ENOTDIR, "WORKDIR: '%s' exists and is not a directory", p);
                 }
             }
           if (absent)
@@ -636,7 +636,7 @@ step_workdir (struct build *b, struct build_stage *s, const struct builder_instr
   int ret;
 
   if (in->n_args == 0 || in->args[0][0] == '\0')
-    return build_fail (err, EINVAL, "WORKDIR: cannot normalize nothing");
+    return hoist_error_set_status (err, EINVAL, "WORKDIR: cannot normalize nothing");
   wd = abs_path (s->cfg->config.working_dir, in->args[0]);
   free (s->cfg->config.working_dir);
   s->cfg->config.working_dir = hoist_xstrdup (wd);

@@ -236,11 +236,11 @@ build_cache_store (struct build_cache *c, const char *key, const struct build_ca
   if (c == NULL)
     return 0;
   if (name == NULL)
-    return build_fail (err, EINVAL, "step cache: invalid key '%s'", key);
+    return hoist_error_set_status (err, EINVAL, "step cache: invalid key '%s'", key);
   j = json_pack ("{s:i, s:s, s:s, s:b}", "version", RECORD_VERSION, "created", rec->created, "created_by",
                  rec->created_by, "empty_layer", rec->empty_layer);
   if (j == NULL)
-    return build_fail (err, EINVAL, "step cache: cannot encode the record of '%s'", key);
+    return hoist_error_set_status (err, EINVAL, "step cache: cannot encode the record of '%s'", key);
   if (rec->has_layer)
     {
       json_object_set_new (j, "layer", builder_descriptor_to_json (&rec->layer));

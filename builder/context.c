@@ -41,64 +41,9 @@
 /* ---- Errors and small helpers ------------------------------------------- */
 
 int
-ctx_fail (struct hoist_error **err, int status, const char *fmt, ...)
-{
-  va_list ap;
-  char *msg = NULL;
-
-  va_start (ap, fmt);
-  if (vasprintf (&msg, fmt, ap) < 0)
-    abort ();
-  va_end (ap);
-  hoist_error_set (err, 0, "%s", msg);
-  free (msg);
-  if (err != NULL && *err != NULL)
-    (*err)->status = status;
-  return status > 0 ? -status : -1;
-}
-
-int
 ctx_changed (struct hoist_error **err, const char *path)
 {
-  return ctx_fail (err, ESTALE, "build context: '%s' changed during the build", path);
-}
-
-bool
-ctx_path_clean (const char *path)
-{
-  const char *p = path;
-
-  if (*p == '\0')
-    return false;
-  for (;;)
-    {
-      size_t len = strcspn (p, "/");
-
-      if (len == 0 || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
-        return false;
-      if (p[len] == '\0')
-        return true;
-      p += len + 1;
-    }
-}
-
-/* Walk order: '/' ranks just above the end of the string and below every
- * other byte, which is comparing one component at a time; the same order
- * as builder_layer_path_cmp. */
-int
-ctx_path_cmp (const char *a, const char *b)
-{
-  const unsigned char *p = (const unsigned char *) a;
-  const unsigned char *q = (const unsigned char *) b;
-  unsigned rp, rq;
-
-  while (*p != '\0' && *p == *q)
-    p++, q++;
-  if (*p == *q)
-    return 0;
-  rp = *p == '\0' ? 0 : *p == '/' ? 1 : (unsigned) *p + 1;
-  rq = *q == '\0' ? 0 : *q == '/' ? 1 : (unsigned) *q + 1;
-  return rp < rq ? -1 : 1;
+  return hoist_error_set_status (err, ESTALE, "build context: '%s' changed during the build", path);
 }
 
 static void
@@ -220,17 +165,20 @@ refuse_type (const char *path, mode_t mode, struct hoist_error **err)
   switch (mode & S_IFMT)
     {
     case S_IFSOCK:
-      return ctx_fail (err, EINVAL, "build context: '%s' is a socket: sockets cannot be copied into an image", path);
+      return hoist_error_set_status (err, EINVAL,
+                                     "build context: '%s' is a socket: sockets cannot be copied into an image", path);
     case S_IFIFO:
-      return ctx_fail (err, EINVAL, "build context: '%s' is a fifo: fifos cannot be copied into an image", path);
+      return hoist_error_set_status (err, EINVAL, "build context: '%s' is a fifo: fifos cannot be copied into an image",
+                                     path);
     case S_IFCHR:
-      return ctx_fail (err, EINVAL, "build context: '%s' is a character device: devices cannot be copied into an image",
-                       path);
+      return hoist_error_set_status (
+          err, EINVAL, "build context: '%s' is a character device: devices cannot be copied into an image", path);
     case S_IFBLK:
-      return ctx_fail (err, EINVAL, "build context: '%s' is a block device: devices cannot be copied into an image",
-                       path);
+      return hoist_error_set_status (
+          err, EINVAL, "build context: '%s' is a block device: devices cannot be copied into an image", path);
     default:
-      return ctx_fail (err, EINVAL, "build context: '%s' has an unknown file type (mode 0%o)", path, (unsigned) mode);
+      return hoist_error_set_status (err, EINVAL, "build context: '%s' has an unknown file type (mode 0%o)", path,
+                                     (unsigned) mode);
     }
 }
 
@@ -272,8 +220,9 @@ read_regular (int dirfd, const char *name, const struct stat *lst, struct builde
       if (errno == ENODATA || errno == ENOTSUP)
         return 0;
       if (errno == ERANGE)
-        return ctx_fail (err, E2BIG, "build context: '%s' has a security.capability attribute over %u bytes", e->path,
-                         BUILDER_CONTEXT_XATTR_MAX);
+        return hoist_error_set_status (err, E2BIG,
+                                       "build context: '%s' has a security.capability attribute over %u bytes", e->path,
+                                       BUILDER_CONTEXT_XATTR_MAX);
       return hoist_error_set (err, errno, "build context: cannot read the security.capability of '%s'", e->path);
     }
   e->capability = hoist_xmalloc ((size_t) n + 1);
@@ -291,8 +240,9 @@ read_symlink (int dirfd, const char *name, struct builder_context_entry *e, stru
   if (n < 0)
     return hoist_error_set (err, errno, "build context: cannot read symlink '%s'", e->path);
   if ((size_t) n > BUILDER_CONTEXT_PATH_MAX)
-    return ctx_fail (err, ENAMETOOLONG, "build context: the target of symlink '%s' is longer than %u bytes", e->path,
-                     BUILDER_CONTEXT_PATH_MAX);
+    return hoist_error_set_status (err, ENAMETOOLONG,
+                                   "build context: the target of symlink '%s' is longer than %u bytes", e->path,
+                                   BUILDER_CONTEXT_PATH_MAX);
   target[n] = '\0';
   e->link_target = steal_pointer (&target);
   return 0;
@@ -387,12 +337,13 @@ append_entry (struct walk *w, struct builder_context_entry *e, struct hoist_erro
   size_t bytes = strlen (e->path) + 1;
 
   if (ctx->n >= BUILDER_CONTEXT_ENTRIES_MAX)
-    return ctx_fail (err, E2BIG, "build context: more than %u entries (hint: exclude some in .dockerignore)",
-                     BUILDER_CONTEXT_ENTRIES_MAX);
+    return hoist_error_set_status (err, E2BIG,
+                                   "build context: more than %u entries (hint: exclude some in .dockerignore)",
+                                   BUILDER_CONTEXT_ENTRIES_MAX);
   if (w->path_bytes + bytes > BUILDER_CONTEXT_PATH_BYTES_MAX)
-    return ctx_fail (err, E2BIG,
-                     "build context: paths add up to more than %u bytes (hint: exclude some in .dockerignore)",
-                     BUILDER_CONTEXT_PATH_BYTES_MAX);
+    return hoist_error_set_status (
+        err, E2BIG, "build context: paths add up to more than %u bytes (hint: exclude some in .dockerignore)",
+        BUILDER_CONTEXT_PATH_BYTES_MAX);
   if (ctx->n == w->alloc)
     {
       w->alloc = w->alloc == 0 ? 64 : w->alloc * 2;
@@ -423,8 +374,8 @@ read_names (DIR *d, const char *rel, struct name_list *out, struct hoist_error *
       if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
         continue;
       if (out->n >= BUILDER_CONTEXT_ENTRIES_MAX)
-        return ctx_fail (err, E2BIG, "build context: directory '%s' has more than %u entries", *rel ? rel : ".",
-                         BUILDER_CONTEXT_ENTRIES_MAX);
+        return hoist_error_set_status (err, E2BIG, "build context: directory '%s' has more than %u entries",
+                                       *rel ? rel : ".", BUILDER_CONTEXT_ENTRIES_MAX);
       if (out->n == out->alloc)
         {
           out->alloc = out->alloc == 0 ? 32 : out->alloc * 2;
@@ -491,8 +442,8 @@ read_dir (struct walk *w, const char *rel, dev_t dev, ino_t ino, struct pending_
       struct stat lst;
 
       if (strlen (path) > BUILDER_CONTEXT_PATH_MAX)
-        return ctx_fail (err, ENAMETOOLONG, "build context: path '%.*s...' is longer than %u bytes", QUOTE_MAX, path,
-                         BUILDER_CONTEXT_PATH_MAX);
+        return hoist_error_set_status (err, ENAMETOOLONG, "build context: path '%.*s...' is longer than %u bytes",
+                                       QUOTE_MAX, path, BUILDER_CONTEXT_PATH_MAX);
       p->excluded = w->ig != NULL && builder_ignore_excluded (w->ig, path);
       if (p->excluded && !keep_excluded (w, dfd, name, path))
         continue;
@@ -610,10 +561,11 @@ read_ignore (struct builder_context *ctx, struct builder_ignore **out, struct ho
   if (fstat (fd, &st) < 0)
     return hoist_error_set (err, errno, "build context: cannot stat '" IGNORE_FILE "'");
   if (!S_ISREG (st.st_mode))
-    return ctx_fail (err, EINVAL, "build context: '" IGNORE_FILE "' is not a regular file");
+    return hoist_error_set_status (err, EINVAL, "build context: '" IGNORE_FILE "' is not a regular file");
   ret = hoist_buf_read_fd (&text, fd, err);
   if (ret == -E2BIG)
-    return ctx_fail (err, E2BIG, "build context: '" IGNORE_FILE "' is larger than %u bytes", BUILDER_IGNORE_MAX);
+    return hoist_error_set_status (err, E2BIG, "build context: '" IGNORE_FILE "' is larger than %u bytes",
+                                   BUILDER_IGNORE_MAX);
   if (ret < 0)
     return hoist_error_wrap (err, "build context: cannot read '" IGNORE_FILE "'");
   if (builder_ignore_parse (text.data, text.len, out, err) < 0)
@@ -717,13 +669,13 @@ builder_context_lookup (const struct builder_context *ctx, const char *path)
 
   if (path[0] == '\0' || strcmp (path, ".") == 0)
     return &ctx->root;
-  if (!ctx_path_clean (path))
+  if (!builder_path_clean (path))
     return NULL;
-  /* The entries are in walk order, which ctx_path_cmp sorts by. */
+  /* The entries are in walk order, which builder_layer_path_cmp sorts by. */
   while (lo < hi)
     {
       size_t mid = lo + (hi - lo) / 2;
-      int c = ctx_path_cmp (path, ctx->entries[mid].path);
+      int c = builder_layer_path_cmp (path, ctx->entries[mid].path);
 
       if (c == 0)
         return &ctx->entries[mid];
@@ -768,16 +720,18 @@ builder_context_open_file (struct builder_context *ctx, const char *path, int *f
   const struct builder_context_entry *e;
   int ret;
 
-  if (!ctx_path_clean (path) || strlen (path) > BUILDER_CONTEXT_PATH_MAX)
-    return ctx_fail (err, EINVAL,
-                     "build context: invalid path '%s' (hint: a relative path inside the context, without '.', '..' "
-                     "or '//')",
-                     path);
+  if (!builder_path_clean (path) || strlen (path) > BUILDER_CONTEXT_PATH_MAX)
+    return hoist_error_set_status (
+        err, EINVAL,
+        "build context: invalid path '%s' (hint: a relative path inside the context, without '.', '..' "
+        "or '//')",
+        path);
   e = builder_context_lookup (ctx, path);
   if (e == NULL)
-    return ctx_fail (err, ENOENT, "build context: '%s' not found (hint: is it excluded by .dockerignore?)", path);
+    return hoist_error_set_status (err, ENOENT,
+                                   "build context: '%s' not found (hint: is it excluded by .dockerignore?)", path);
   if (!S_ISREG (e->mode))
-    return ctx_fail (err, EINVAL, "build context: '%s' is not a regular file", path);
+    return hoist_error_set_status (err, EINVAL, "build context: '%s' is not a regular file", path);
   if ((ret = ctx_open_entry (ctx, e, fd, err)) < 0)
     return ret;
   if (entry != NULL)

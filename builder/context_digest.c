@@ -129,7 +129,8 @@ builder_context_file_digest (struct builder_context *ctx, const struct builder_c
   int ret;
 
   if (i == (size_t) -1 || !S_ISREG (e->mode))
-    return ctx_fail (err, EINVAL, "build context: '%s' is not a regular file of the build context", e->path);
+    return hoist_error_set_status (err, EINVAL, "build context: '%s' is not a regular file of the build context",
+                                   e->path);
   /* A hard link has its first path's content: hash the inode once. */
   if (e->hardlink_target != NULL)
     {
@@ -208,7 +209,8 @@ builder_context_digest_set (struct builder_context *ctx, const struct builder_co
       size_t below;
 
       if (e != builder_context_root (ctx) && ctx_entry_index (ctx, e) == (size_t) -1)
-        return ctx_fail (err, EINVAL, "build context: '%s' is not an entry of the build context", e->path);
+        return hoist_error_set_status (err, EINVAL, "build context: '%s' is not an entry of the build context",
+                                       e->path);
       if ((ret = hash_record (ctx, &h, e, err)) < 0)
         return ret;
       below = builder_context_below (ctx, e, &first);
@@ -330,7 +332,7 @@ read_record (struct cursor *c, struct cache_record *r)
   r->path = c->p;
   r->path[len] = '\0';
   c->p += len + 1;
-  return ctx_path_clean (r->path);
+  return builder_path_clean (r->path);
 }
 
 /* Check the header and the checksum; *C is left over the records. */
@@ -391,7 +393,7 @@ apply_cache (struct builder_context *ctx, char *text, size_t len)
         }
       if (!read_record (&c, &recs[n]) || c.p > c.end)
         return hoist_xasprintf ("bad record %zu", n + 1);
-      if (n > 0 && ctx_path_cmp (recs[n - 1].path, recs[n].path) >= 0)
+      if (n > 0 && builder_layer_path_cmp (recs[n - 1].path, recs[n].path) >= 0)
         return hoist_xasprintf ("record %zu out of order", n + 1);
       n++;
     }

@@ -68,20 +68,6 @@ clean_rooted (const char *src)
   return out;
 }
 
-/* fsutil's containsWildcards: '\' quotes the next byte. */
-static bool
-has_wildcard (const char *s, size_t n)
-{
-  for (size_t i = 0; i < n; i++)
-    {
-      if (s[i] == '\\')
-        i++;
-      else if (s[i] == '*' || s[i] == '?' || s[i] == '[')
-        return true;
-    }
-  return false;
-}
-
 /* ---- Go's filepath.Match, for one component ----------------------------- */
 
 static size_t
@@ -330,12 +316,13 @@ resolve_clean (const struct builder_context *ctx, const char *clean, bool follow
           next = cur[0] != '\0' ? hoist_xasprintf ("%s/%s", cur, comp) : hoist_xstrdup (comp);
           e = builder_context_lookup (ctx, next);
           if (e == NULL)
-            return ctx_fail (err, ENOENT, "build context: '%s' not found (hint: is it excluded by .dockerignore?)",
-                             source);
+            return hoist_error_set_status (
+                err, ENOENT, "build context: '%s' not found (hint: is it excluded by .dockerignore?)", source);
           if (S_ISLNK (e->mode) && (*after != '\0' || follow_last))
             {
               if (++links > LINKS_MAX)
-                return ctx_fail (err, ELOOP, "build context: '%s': too many levels of symbolic links", source);
+                return hoist_error_set_status (err, ELOOP, "build context: '%s': too many levels of symbolic links",
+                                               source);
               /* An absolute target starts again at the context root. */
               if (e->link_target[0] == '/')
                 cur[0] = '\0';
@@ -345,7 +332,8 @@ resolve_clean (const struct builder_context *ctx, const char *clean, bool follow
               continue;
             }
           if (*after != '\0' && !S_ISDIR (e->mode))
-            return ctx_fail (err, ENOTDIR, "build context: '%s' not found: '%s' is not a directory", source, next);
+            return hoist_error_set_status (err, ENOTDIR, "build context: '%s' not found: '%s' is not a directory",
+                                           source, next);
           free (cur);
           cur = steal_pointer (&next);
         }
@@ -413,11 +401,13 @@ match_plain (const struct builder_context *ctx, const char *clean, const char *s
   if ((ret = resolve_clean (ctx, parent, true, source, &dir, err)) < 0)
     return ret;
   if (!S_ISDIR (dir->mode))
-    return ctx_fail (err, ENOTDIR, "build context: '%s' not found: '%s' is not a directory", source, parent);
+    return hoist_error_set_status (err, ENOTDIR, "build context: '%s' not found: '%s' is not a directory", source,
+                                   parent);
   full = dir->path[0] != '\0' ? hoist_xasprintf ("%s/%s", dir->path, last) : hoist_xstrdup (last);
   e = builder_context_lookup (ctx, full);
   if (e == NULL)
-    return ctx_fail (err, ENOENT, "build context: '%s' not found (hint: is it excluded by .dockerignore?)", source);
+    return hoist_error_set_status (err, ENOENT,
+                                   "build context: '%s' not found (hint: is it excluded by .dockerignore?)", source);
   match_push (out, e);
   return 0;
 }
@@ -476,22 +466,12 @@ builder_context_match (const struct builder_context *ctx, const char *source, co
   cleanup_free char *clean = clean_rooted (source);
   __attribute__ ((cleanup (match_list_release))) struct match_list list = { 0 };
   const struct builder_context_entry *base;
-  size_t k = 0, plen, prefix = 0;
-  const char *p = clean;
+  size_t k = 0, plen;
+  /* PREFIX: the bytes before the first component with a wildcard. */
+  size_t prefix = builder_path_literal_prefix (clean);
+  const char *p = clean + prefix;
   int ret;
 
-  /* PREFIX: the bytes before the first component with a wildcard. */
-  while (*p != '\0')
-    {
-      size_t len = strcspn (p, "/");
-
-      if (has_wildcard (p, len))
-        break;
-      p += len;
-      if (*p == '/')
-        p++;
-      prefix = (size_t) (p - clean);
-    }
   if (*p == '\0')
     {
       if ((ret = match_plain (ctx, clean, source, &list, err)) < 0)
@@ -506,7 +486,7 @@ builder_context_match (const struct builder_context *ctx, const char *source, co
           const char *seg = component (q, 0, &plen);
 
           if (seg_match (seg, plen, "", 0) < 0)
-            return ctx_fail (err, EINVAL, "build context: bad pattern '%s'", source);
+            return hoist_error_set_status (err, EINVAL, "build context: bad pattern '%s'", source);
           if (seg[plen] == '\0')
             break;
           q = seg + plen + 1;
@@ -515,7 +495,8 @@ builder_context_match (const struct builder_context *ctx, const char *source, co
       if ((ret = resolve_clean (ctx, dir, true, source, &base, err)) < 0)
         return ret;
       if (!S_ISDIR (base->mode))
-        return ctx_fail (err, ENOTDIR, "build context: '%s' not found: '%s' is not a directory", source, dir);
+        return hoist_error_set_status (err, ENOTDIR, "build context: '%s' not found: '%s' is not a directory", source,
+                                       dir);
       match_below (ctx, base, p, k, &list);
     }
   *n = list.n;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 
 #include "builder/builder.h"
+#include "builder/path_private.h"
 
 /* What is known of an entry's content digest. */
 enum ctx_digest_state
@@ -39,19 +40,6 @@ struct builder_context
   struct ctx_digest *digests; /* N of them, parallel to ENTRIES */
   struct builder_context_stats stats;
 };
-
-/* Set *ERR to "FMT..." without a strerror suffix, with STATUS as its
- * status, and return -STATUS (-1 when STATUS is 0): for refusals whose
- * message already says everything. */
-int ctx_fail (struct hoist_error **err, int status, const char *fmt, ...) HOIST_PRINTF (3, 4);
-
-/* True when PATH is relative, not empty, and has no empty, "." or ".."
- * component: the form of every entry path but the root's. */
-bool ctx_path_clean (const char *path);
-
-/* Walk order, as strcmp returns it: one component at a time, each
- * compared byte-wise ("a" < "a/b" < "a-b"); builder_layer_path_cmp's. */
-int ctx_path_cmp (const char *a, const char *b);
 
 /* Position of E in CTX->entries, or (size_t) -1 when E is not one of them
  * (the root included). */

@@ -60,7 +60,7 @@ parse_bool (const struct builder_flag *f, bool *out, struct hoist_error **err)
   else if (strcmp (f->value, "false") == 0)
     *out = false;
   else
-    return copy_fail (err, EINVAL, "invalid --%s '%s' (hint: true or false)", f->name, f->value);
+    return hoist_error_set_status (err, EINVAL, "invalid --%s '%s' (hint: true or false)", f->name, f->value);
   return 0;
 }
 
@@ -108,7 +108,7 @@ apply_flag (struct builder_copy_request *req, struct request_priv *pv, const str
         req->unpack = b ? 1 : -1;
     }
   else
-    return copy_fail (err, EINVAL, "unknown flag --%s", f->name);
+    return hoist_error_set_status (err, EINVAL, "unknown flag --%s", f->name);
   return 0;
 }
 
@@ -120,9 +120,10 @@ builder_copy_request_init (struct builder_copy_request *req, const struct builde
 
   memset (req, 0, sizeof (*req));
   if (insn->keyword != BUILDER_KW_COPY && insn->keyword != BUILDER_KW_ADD)
-    return copy_fail (err, EINVAL, "%s is not COPY or ADD", builder_keyword_name (insn->keyword));
+    return hoist_error_set_status (err, EINVAL, "%s is not COPY or ADD", builder_keyword_name (insn->keyword));
   if (insn->n_args < 2)
-    return copy_fail (err, EINVAL, "%s requires at least two arguments", builder_keyword_name (insn->keyword));
+    return hoist_error_set_status (err, EINVAL, "%s requires at least two arguments",
+                                   builder_keyword_name (insn->keyword));
   pv = hoist_xcalloc (1, sizeof (*pv));
   req->priv_ = pv;
   pv->sources = hoist_xcalloc (insn->n_args, sizeof (char *));
@@ -263,7 +264,7 @@ add_heredoc (struct copy_state *st, const struct builder_heredoc *h, struct hois
   uint64_t temp;
 
   if (h->name[0] == '\0' || strchr (h->name, '/') != NULL || strcmp (h->name, ".") == 0 || strcmp (h->name, "..") == 0)
-    return copy_fail (err, EINVAL, "%s: heredoc name '%s' cannot be a file name", st->cmd, h->name);
+    return hoist_error_set_status (err, EINVAL, "%s: heredoc name '%s' cannot be a file name", st->cmd, h->name);
   if (hoist_sha256_digest (body, len, digest, err) < 0 || copy_temp_create (st, &fd, &temp, err) < 0
       || copy_write_all (st, fd, body, len, err) < 0)
     return hoist_error_wrap (err, "%s: heredoc '%s'", st->cmd, h->name);
@@ -312,19 +313,19 @@ check_checksum (struct copy_state *st, struct hoist_error **err)
   if (req->checksum == NULL)
     return 0;
   if (!req->is_add)
-    return copy_fail (err, EINVAL, "COPY: --checksum can only be used with ADD");
+    return hoist_error_set_status (err, EINVAL, "COPY: --checksum can only be used with ADD");
   for (size_t i = 0; req->sources[i] != NULL; i++)
     if (heredoc_of (req, req->sources[i], &hd), !hd)
       only = req->sources[i], n++;
   if (n != 1)
-    return copy_fail (err, EINVAL, "ADD: --checksum needs exactly one source, not %zu", n);
+    return hoist_error_set_status (err, EINVAL, "ADD: --checksum needs exactly one source, not %zu", n);
   if (copy_is_git (only))
-    return copy_fail (err, ENOTSUP, "ADD of git repositories is not supported yet");
+    return hoist_error_set_status (err, ENOTSUP, "ADD of git repositories is not supported yet");
   if (!copy_is_url (only))
-    return copy_fail (err, EINVAL, "ADD: --checksum needs an HTTP(S) URL source, not '%s'", only);
+    return hoist_error_set_status (err, EINVAL, "ADD: --checksum needs an HTTP(S) URL source, not '%s'", only);
   if (!hoist_digest_valid (req->checksum))
-    return copy_fail (err, EINVAL, "ADD: invalid --checksum '%s' (hint: sha256:<64 lowercase hex digits>)",
-                      req->checksum);
+    return hoist_error_set_status (err, EINVAL, "ADD: invalid --checksum '%s' (hint: sha256:<64 lowercase hex digits>)",
+                                   req->checksum);
   return 0;
 }
 
@@ -341,7 +342,7 @@ parse_excludes (struct copy_state *st, struct hoist_error **err)
       const char *x = st->req->excludes[i];
 
       if (strpbrk (x, "\r\n") != NULL)
-        return copy_fail (err, EINVAL, "%s: --exclude '%s' holds a line break", st->cmd, x);
+        return hoist_error_set_status (err, EINVAL, "%s: --exclude '%s' holds a line break", st->cmd, x);
       /* One .dockerignore line each; '#' would start a comment there. */
       if ((x[0] == '#' && hoist_buf_addch (&text, '\\', err) < 0) || hoist_buf_addstr (&text, x, err) < 0
           || hoist_buf_addch (&text, '\n', err) < 0)
@@ -393,11 +394,11 @@ setup (struct copy_state *st, const struct builder_copy_source *src, struct hois
   st->tmp_dir = tmp != NULL && tmp[0] != '\0' ? tmp : "/tmp";
   st->created.tv_sec = req->source_date_epoch >= 0 ? req->source_date_epoch : 0;
   if ((src->context == NULL) == (src->root_dir == NULL))
-    return copy_fail (err, EINVAL, "%s: give either a build context or a directory to copy from", st->cmd);
+    return hoist_error_set_status (err, EINVAL, "%s: give either a build context or a directory to copy from", st->cmd);
   if (req->sources == NULL || req->sources[0] == NULL)
-    return copy_fail (err, EINVAL, "%s: no source files were specified", st->cmd);
+    return hoist_error_set_status (err, EINVAL, "%s: no source files were specified", st->cmd);
   if (req->dest == NULL)
-    return copy_fail (err, EINVAL, "%s: no destination was specified", st->cmd);
+    return hoist_error_set_status (err, EINVAL, "%s: no destination was specified", st->cmd);
   st->src.ctx = src->context;
   st->src.fd = -1;
   if (src->root_dir != NULL && open_dir (src->root_dir, "source directory", &st->plan->root_fd, err) < 0)
@@ -438,20 +439,20 @@ classify (struct copy_state *st, const char *s, enum source_kind *kind, const st
   if (is_heredoc)
     {
       if (*h == NULL)
-        return copy_fail (err, EINVAL, "%s: heredoc source '%s' has no body", st->cmd, s);
+        return hoist_error_set_status (err, EINVAL, "%s: heredoc source '%s' has no body", st->cmd, s);
       *kind = SOURCE_HEREDOC;
       return 0;
     }
   if (copy_is_git (s))
     {
       if (!st->req->is_add)
-        return copy_fail (err, EINVAL, "COPY: source '%s' is a git repository (hint: ADD clones them)", s);
-      return copy_fail (err, ENOTSUP, "ADD of git repositories is not supported yet");
+        return hoist_error_set_status (err, EINVAL, "COPY: source '%s' is a git repository (hint: ADD clones them)", s);
+      return hoist_error_set_status (err, ENOTSUP, "ADD of git repositories is not supported yet");
     }
   if (copy_is_url (s))
     {
       if (!st->req->is_add)
-        return copy_fail (err, EINVAL, "COPY: source '%s' is a URL (hint: use ADD to download it)", s);
+        return hoist_error_set_status (err, EINVAL, "COPY: source '%s' is a URL (hint: use ADD to download it)", s);
       *kind = SOURCE_URL;
       return 0;
     }
@@ -480,10 +481,11 @@ resolve_sources (struct copy_state *st, struct hoist_error **err)
       total += n;
     }
   if (total > 1 && !st->dest_slash)
-    return copy_fail (err, EINVAL,
-                      "%s: when using %s with more than one source file, the destination must be a directory "
-                      "and end with a / (hint: '%s/')",
-                      st->cmd, st->cmd, req->dest);
+    return hoist_error_set_status (
+        err, EINVAL,
+        "%s: when using %s with more than one source file, the destination must be a directory "
+        "and end with a / (hint: '%s/')",
+        st->cmd, st->cmd, req->dest);
   for (size_t i = 0; req->sources[i] != NULL; i++)
     {
       int r;
@@ -549,7 +551,7 @@ open_content (const struct builder_copy_plan *p, const struct copy_entry *e, int
       if (fstat (*fd, &s) < 0 || s.st_ino != e->ino || s.st_dev != e->dev || s.st_size != e->size)
         {
           close (*fd);
-          return copy_fail (err, ESTALE, "'/%s' changed during the build", e->src_path);
+          return hoist_error_set_status (err, ESTALE, "'/%s' changed during the build", e->src_path);
         }
       return 0;
     case COPY_CONTENT_TEMP:

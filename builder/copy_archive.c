@@ -187,7 +187,7 @@ fail (struct unpack *u, struct hoist_error **err, int status, const char *fmt, .
   va_end (ap);
   if (n < 0)
     abort ();
-  return copy_fail (err, status, "%s: cannot unpack '%s': %s", u->st->cmd, u->name, msg);
+  return hoist_error_set_status (err, status, "%s: cannot unpack '%s': %s", u->st->cmd, u->name, msg);
 }
 
 /* RAW, a member name or hard link target, as a path below DEST; NULL when
@@ -455,7 +455,7 @@ copy_archive_add (struct copy_state *st, int fd, const char *name, const char *d
   if (copy_add_parents (st, dir, true, false, err) < 0)
     return -1;
   if (archive_read_open_fd (a, fd, READ_BLOCK) != ARCHIVE_OK)
-    return copy_fail (err, EIO, "%s: cannot unpack '%s': %s", st->cmd, name, archive_error_string (a));
+    return hoist_error_set_status (err, EIO, "%s: cannot unpack '%s': %s", st->cmd, name, archive_error_string (a));
   for (;;)
     {
       struct archive_entry *ae;
@@ -465,7 +465,8 @@ copy_archive_add (struct copy_state *st, int fd, const char *name, const char *d
         break;
       if (r != ARCHIVE_OK && r != ARCHIVE_WARN)
         {
-          ret = copy_fail (err, EIO, "%s: cannot unpack '%s': %s", st->cmd, name, archive_error_string (a));
+          ret = hoist_error_set_status (err, EIO, "%s: cannot unpack '%s': %s", st->cmd, name,
+                                        archive_error_string (a));
           break;
         }
       ret = add_member (&u, ae, err);

@@ -88,24 +88,6 @@ copy_path_base (const char *p)
 /* ---- Errors and temp files ------------------------------------------------------ */
 
 int
-copy_fail (struct hoist_error **err, int status, const char *fmt, ...)
-{
-  cleanup_free char *msg = NULL;
-  va_list ap;
-  int n;
-
-  va_start (ap, fmt);
-  n = vasprintf (&msg, fmt, ap);
-  va_end (ap);
-  if (n < 0)
-    abort ();
-  hoist_error_set (err, 0, "%s", msg);
-  if (err != NULL && *err != NULL)
-    (*err)->status = status;
-  return status > 0 ? -status : -1;
-}
-
-int
 copy_temp_create (struct copy_state *st, int *fd, uint64_t *temp, struct hoist_error **err)
 {
   struct builder_copy_plan *p = st->plan;
@@ -318,7 +300,7 @@ copy_root_resolve (int root_fd, const char *path, bool follow_last, char **out, 
               continue;
             }
           if (*after != '\0' && !S_ISDIR (st->st_mode))
-            return copy_fail (err, ENOTDIR, "cannot resolve '/%s': '/%s' is not a directory", path, next);
+            return hoist_error_set_status (err, ENOTDIR, "cannot resolve '/%s': '/%s' is not a directory", path, next);
           free (cur);
           cur = steal_pointer (&next);
         }
@@ -327,7 +309,7 @@ copy_root_resolve (int root_fd, const char *path, bool follow_last, char **out, 
       rest = tmp;
     }
   if (strlen (cur) > COPY_PATH_MAX)
-    return copy_fail (err, ENAMETOOLONG, "path '/%.64s...' is too long", cur);
+    return hoist_error_set_status (err, ENAMETOOLONG, "path '/%.64s...' is too long", cur);
   *out = steal_pointer (&cur);
   return 0;
 }
@@ -372,7 +354,7 @@ read_user_file (int image_fd, const char *name, struct hoist_buf *buf, struct ho
   if (copy_root_resolve (image_fd, name, true, &real, &exists, &st, err) < 0)
     return hoist_error_wrap (err, "cannot read '/%s' of the image", name);
   if (!exists)
-    return copy_fail (err, ENOENT, "the image has no '/%s'", name);
+    return hoist_error_set_status (err, ENOENT, "the image has no '/%s'", name);
   fd = copy_open_beneath (image_fd, real, O_RDONLY | O_NONBLOCK | O_NOCTTY);
   if (fd < 0)
     return hoist_error_set (err, errno, "cannot open '/%s' of the image", name);
@@ -423,14 +405,17 @@ lookup_name (int image_fd, const char *file, const char *what, const char *name,
 
   hoist_buf_init (&text, COPY_USER_FILE_MAX);
   if (image_fd < 0)
-    return copy_fail (err, ENOENT, "unknown %s '%s' (hint: the image has no %s to look names up in; use a numeric id)",
-                      what, name, file);
+    return hoist_error_set_status (err, ENOENT,
+                                   "unknown %s '%s' (hint: the image has no %s to look names up in; use a numeric id)",
+                                   what, name, file);
   if (read_user_file (image_fd, file, &text, err) < 0)
     return hoist_error_wrap (err, "unknown %s '%s'", what, name);
   if (memchr (text.data, '\0', text.len) != NULL)
-    return copy_fail (err, EINVAL, "unknown %s '%s': '/%s' of the image holds a NUL byte", what, name, file);
+    return hoist_error_set_status (err, EINVAL, "unknown %s '%s': '/%s' of the image holds a NUL byte", what, name,
+                                   file);
   if (!find_name (text.data, name, id, gid))
-    return copy_fail (err, ENOENT, "unknown %s '%s' (no such %s in /%s of the image)", what, name, what, file);
+    return hoist_error_set_status (err, ENOENT, "unknown %s '%s' (no such %s in /%s of the image)", what, name, what,
+                                   file);
   return 0;
 }
 
@@ -442,7 +427,7 @@ copy_chown_parse (const char *spec, int image_fd, uid_t *uid, gid_t *gid, struct
   uint32_t u, g;
 
   if (user[0] == '\0' || (colon != NULL && colon[1] == '\0'))
-    return copy_fail (err, EINVAL, "invalid --chown '%s' (hint: user, user:group, uid or uid:gid)", spec);
+    return hoist_error_set_status (err, EINVAL, "invalid --chown '%s' (hint: user, user:group, uid or uid:gid)", spec);
   if (parse_id (user, &u))
     g = u;
   else if (lookup_name (image_fd, "etc/passwd", "user", user, &u, &g, err) < 0)
@@ -514,7 +499,8 @@ parse_symbolic (const char *spec, struct copy_chmod *out, struct hoist_error **e
       if (who == 0)
         who = 07777; /* no class: all of them, the umask being 0 */
       if (*s == '\0' || strchr ("+-=", *s) == NULL)
-        return copy_fail (err, EINVAL, "invalid --chmod '%s' (it must be an octal or a symbolic mode)", spec);
+        return hoist_error_set_status (err, EINVAL, "invalid --chmod '%s' (it must be an octal or a symbolic mode)",
+                                       spec);
       while (*s != '\0' && strchr ("+-=", *s) != NULL)
         {
           struct copy_chmod_clause c = { .who = who, .op = *s++ };
@@ -533,7 +519,8 @@ parse_symbolic (const char *spec, struct copy_chmod *out, struct hoist_error **e
       if (*s == '\0')
         return 0;
       if (*s++ != ',')
-        return copy_fail (err, EINVAL, "invalid --chmod '%s' (it must be an octal or a symbolic mode)", spec);
+        return hoist_error_set_status (err, EINVAL, "invalid --chmod '%s' (it must be an octal or a symbolic mode)",
+                                       spec);
     }
 }
 
@@ -550,10 +537,11 @@ copy_chmod_parse (const char *spec, struct copy_chmod *out, struct hoist_error *
         {
           v = v * 8 + (unsigned long) (*p - '0');
           if (v > 07777)
-            return copy_fail (err, EINVAL, "invalid --chmod '%s' (an octal mode is at most 07777)", spec);
+            return hoist_error_set_status (err, EINVAL, "invalid --chmod '%s' (an octal mode is at most 07777)", spec);
         }
       if (*p != '\0')
-        return copy_fail (err, EINVAL, "invalid --chmod '%s' (it must be an octal or a symbolic mode)", spec);
+        return hoist_error_set_status (err, EINVAL, "invalid --chmod '%s' (it must be an octal or a symbolic mode)",
+                                       spec);
       out->set = true;
       out->octal = (mode_t) v;
       return 0;

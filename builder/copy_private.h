@@ -264,10 +264,6 @@ int copy_temp_open (const struct builder_copy_plan *p, uint64_t temp, int *fd, s
 /* Write LEN bytes of BUF to FD (a temp file). */
 int copy_write_all (struct copy_state *st, int fd, const void *buf, size_t len, struct hoist_error **err) HOIST_WUR;
 
-/* Set *ERR to the message alone (no strerror suffix) with STATUS, and
- * return -STATUS: for refusals whose message says everything. */
-int copy_fail (struct hoist_error **err, int status, const char *fmt, ...) HOIST_PRINTF (3, 4);
-
 /* ---- copy_archive.c ------------------------------------------------------- */
 
 /* 1 when FD (read from its start) is a tar archive, plain or compressed

@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "builder/copy_private.h"
+#include "builder/path_private.h"
 
 #define XATTR_CAPABILITY "security.capability"
 
@@ -73,20 +74,6 @@ static void
 node_list_release (struct node_list *l)
 {
   copy_nodes_free (l->v, l->n);
-}
-
-/* True when component P (N bytes) has an unquoted '*', '?' or '['. */
-static bool
-has_wildcard (const char *p, size_t n)
-{
-  for (size_t i = 0; i < n; i++)
-    {
-      if (p[i] == '\\')
-        i++;
-      else if (p[i] == '*' || p[i] == '?' || p[i] == '[')
-        return true;
-    }
-  return false;
 }
 
 /* ---- The build context ------------------------------------------------------ */
@@ -274,7 +261,8 @@ dir_walk_rec (const struct copy_src *s, const char *rel, copy_walk_fn fn, void *
       if (S_ISSOCK (sts[i].st_mode))
         continue;
       if (strlen (path) > COPY_PATH_MAX)
-        return copy_fail (err, ENAMETOOLONG, "path '/%.64s...' is longer than %u bytes", path, COPY_PATH_MAX);
+        return hoist_error_set_status (err, ENAMETOOLONG, "path '/%.64s...' is longer than %u bytes", path,
+                                       COPY_PATH_MAX);
       r = dir_node (s, path, &sts[i], &node, err);
       if (r == 0)
         r = fn (ud, &node, err);
@@ -322,22 +310,11 @@ dir_match (const struct copy_src *s, const char *clean, struct copy_node **out, 
   __attribute__ ((cleanup (node_list_release))) struct node_list list = { 0 };
   cleanup_strv char **comps = NULL;
   cleanup_free char *prefix = NULL, *real = NULL;
-  const char *p = clean;
-  size_t plen = 0, k = 0;
+  size_t plen = builder_path_literal_prefix (clean), k = 0;
+  const char *p = clean + plen;
   struct stat st;
   bool exists;
 
-  while (*p != '\0')
-    {
-      size_t len = strcspn (p, "/");
-
-      if (has_wildcard (p, len))
-        break;
-      p += len;
-      if (*p == '/')
-        p++;
-      plen = (size_t) (p - clean);
-    }
   if (*p == '\0')
     {
       /* No wildcard: the directories followed, the last name as it is. */
@@ -348,7 +325,7 @@ dir_match (const struct copy_src *s, const char *clean, struct copy_node **out, 
       if (copy_root_resolve (s->fd, clean[0] == '\0' ? "" : parent, true, &real, &exists, &st, err) < 0)
         return -1;
       if (!exists || !S_ISDIR (st.st_mode))
-        return copy_fail (err, ENOENT, "'%s' not found", clean);
+        return hoist_error_set_status (err, ENOENT, "'%s' not found", clean);
       path = clean[0] == '\0' ? hoist_xstrdup ("") : copy_path_join (real, copy_path_base (clean));
       if (copy_lstat_beneath (s->fd, path, &st) < 0)
         return hoist_error_set (err, errno, "'%s' not found", clean);
@@ -371,7 +348,7 @@ dir_match (const struct copy_src *s, const char *clean, struct copy_node **out, 
       if (copy_root_resolve (s->fd, prefix, true, &real, &exists, &st, err) < 0)
         return -1;
       if (!exists || !S_ISDIR (st.st_mode))
-        return copy_fail (err, ENOENT, "'%s' not found", prefix);
+        return hoist_error_set_status (err, ENOENT, "'%s' not found", prefix);
       if (dir_match_rec (s, real, comps, k, 0, &list, err) < 0)
         return -1;
     }
@@ -411,9 +388,9 @@ copy_src_follow (const struct copy_src *s, const char *clean, struct copy_node *
   if (copy_root_resolve (s->fd, clean, true, &real, &exists, &st, err) < 0)
     return -1;
   if (!exists)
-    return copy_fail (err, ENOENT, "'%s' not found", clean);
+    return hoist_error_set_status (err, ENOENT, "'%s' not found", clean);
   if (S_ISSOCK (st.st_mode))
-    return copy_fail (err, EINVAL, "'%s' is a socket: sockets cannot be copied into an image", clean);
+    return hoist_error_set_status (err, EINVAL, "'%s' is a socket: sockets cannot be copied into an image", clean);
   return dir_node (s, real, &st, out, err);
 }
 

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "builder/copy_private.h"
+#include "builder/path_private.h"
 
 #define WHITEOUT_PREFIX ".wh."
 
@@ -66,8 +67,8 @@ static int
 check_room (struct copy_state *st, struct hoist_error **err)
 {
   if (st->plan->n >= COPY_ENTRIES_MAX)
-    return copy_fail (err, E2BIG, "%s: '%s' gives more than %u files", st->cmd, st->req->sources[st->item],
-                      COPY_ENTRIES_MAX);
+    return hoist_error_set_status (err, E2BIG, "%s: '%s' gives more than %u files", st->cmd, st->req->sources[st->item],
+                                   COPY_ENTRIES_MAX);
   return 0;
 }
 
@@ -102,8 +103,8 @@ copy_add_parents (struct copy_state *st, const char *path, bool with_self, bool 
                * symlink is where an archive's member goes through. */
               if (S_ISDIR (s.st_mode) || S_ISLNK (s.st_mode))
                 continue;
-              return copy_fail (err, ENOTDIR, "%s: cannot create directory '/%s': it is a file in the image", st->cmd,
-                                prefix);
+              return hoist_error_set_status (
+                  err, ENOTDIR, "%s: cannot create directory '/%s': it is a file in the image", st->cmd, prefix);
             }
           if (errno == ELOOP)
             continue;
@@ -134,7 +135,7 @@ copy_file_target (struct copy_state *st, const char *name, char **out, struct ho
     {
       free (*out);
       *out = NULL;
-      return copy_fail (err, EINVAL, "%s: cannot copy '%s' over the root directory", st->cmd, name);
+      return hoist_error_set_status (err, EINVAL, "%s: cannot copy '%s' over the root directory", st->cmd, name);
     }
   return 0;
 }
@@ -250,14 +251,7 @@ copy_tree (struct copy_state *st, const struct copy_node *d, const char *target,
 static bool
 has_wildcard (const char *s)
 {
-  for (; *s != '\0'; s++)
-    {
-      if (*s == '\\' && s[1] != '\0')
-        s++;
-      else if (*s == '*' || *s == '?' || *s == '[')
-        return true;
-    }
-  return false;
+  return builder_path_has_wildcard (s, strlen (s));
 }
 
 static int
@@ -266,11 +260,12 @@ not_found (struct copy_state *st, const char *source, struct hoist_error **err)
   if (err == NULL || *err == NULL || (*err)->status != ENOENT)
     return hoist_error_wrap (err, "%s: source '%s'", st->cmd, source);
   if (st->src.ctx != NULL)
-    return copy_fail (err, ENOENT,
-                      "%s: source '%s' not found in the build context (hint: is it excluded by "
-                      ".dockerignore?)",
-                      st->cmd, source);
-  return copy_fail (err, ENOENT, "%s: source '%s' not found in the source root file system", st->cmd, source);
+    return hoist_error_set_status (err, ENOENT,
+                                   "%s: source '%s' not found in the build context (hint: is it excluded by "
+                                   ".dockerignore?)",
+                                   st->cmd, source);
+  return hoist_error_set_status (err, ENOENT, "%s: source '%s' not found in the source root file system", st->cmd,
+                                 source);
 }
 
 static char *
@@ -282,8 +277,8 @@ clean_source (struct copy_state *st, const char *source, struct hoist_error **er
   if (escapes)
     {
       free (clean);
-      copy_fail (err, EINVAL, "%s: source '%s' is outside %s (hint: sources are relative to its root)", st->cmd, source,
-                 copy_src_name (&st->src));
+      hoist_error_set_status (err, EINVAL, "%s: source '%s' is outside %s (hint: sources are relative to its root)",
+                              st->cmd, source, copy_src_name (&st->src));
       return NULL;
     }
   return clean;
@@ -304,7 +299,7 @@ open_node (struct copy_state *st, const struct copy_node *n, int *fd, struct hoi
     {
       close (*fd);
       *fd = -1;
-      return copy_fail (err, ESTALE, "'/%s' changed during the build", n->path);
+      return hoist_error_set_status (err, ESTALE, "'/%s' changed during the build", n->path);
     }
   return 0;
 }
@@ -387,7 +382,7 @@ parse_include (struct copy_state *st, const char *pattern, struct builder_ignore
   cleanup_free char *line = hoist_xasprintf ("%s%s", pattern[0] == '#' || pattern[0] == '!' ? "\\" : "", pattern);
 
   if (strchr (pattern, '\n') != NULL || strchr (pattern, '\r') != NULL)
-    return copy_fail (err, EINVAL, "%s: --parents source '%s' holds a line break", st->cmd, pattern);
+    return hoist_error_set_status (err, EINVAL, "%s: --parents source '%s' holds a line break", st->cmd, pattern);
   if (builder_ignore_parse (line, strlen (line), out, err) < 0)
     return hoist_error_wrap (err, "%s: bad source pattern '%s'", st->cmd, pattern);
   return 0;
@@ -418,7 +413,7 @@ copy_parents (struct copy_state *st, const char *source, struct hoist_error **er
   if (!S_ISDIR (base.st.st_mode))
     {
       copy_node_release (&base);
-      return copy_fail (err, ENOTDIR, "%s: source '%s': '%s' is not a directory", st->cmd, source, dir);
+      return hoist_error_set_status (err, ENOTDIR, "%s: source '%s': '%s' is not a directory", st->cmd, source, dir);
     }
   if (!has_wildcard (dir) && !has_wildcard (pattern) && pattern[0] != '\0')
     {
@@ -458,7 +453,8 @@ copy_local_count (struct copy_state *st, const char *source, size_t *n, struct h
     return not_found (st, source, err);
   copy_nodes_free (v, *n);
   if (*n == 0)
-    return copy_fail (err, ENOENT, "%s: source '%s' matched no files in %s", st->cmd, source, copy_src_name (&st->src));
+    return hoist_error_set_status (err, ENOENT, "%s: source '%s' matched no files in %s", st->cmd, source,
+                                   copy_src_name (&st->src));
   return 0;
 }
 
@@ -558,8 +554,9 @@ merge_same_paths (struct copy_state *st, struct hoist_error **err)
               const struct copy_entry *d = S_ISDIR (p->v[k].mode) ? &p->v[k] : &p->v[i];
               const struct copy_entry *f = d == &p->v[k] ? &p->v[i] : &p->v[k];
 
-              return copy_fail (err, EEXIST, "%s: '/%s' would be both a directory (from '%s') and a file (from '%s')",
-                                st->cmd, p->v[i].path, item_name (st, d), item_name (st, f));
+              return hoist_error_set_status (err, EEXIST,
+                                             "%s: '/%s' would be both a directory (from '%s') and a file (from '%s')",
+                                             st->cmd, p->v[i].path, item_name (st, d), item_name (st, f));
             }
           needed |= !p->v[k].lazy;
           if (!p->v[k].implicit)
@@ -615,11 +612,11 @@ check_image (struct copy_state *st, const struct copy_entry *e, struct hoist_err
   if (st->image_fd < 0 || e->implicit || e->from_archive || copy_lstat_beneath (st->image_fd, e->path, &s) < 0)
     return 0;
   if (S_ISDIR (e->mode) && !S_ISDIR (s.st_mode))
-    return copy_fail (err, ENOTDIR, "%s: cannot copy '%s' to '/%s': it is not a directory in the image", st->cmd,
-                      item_name (st, e), e->path);
+    return hoist_error_set_status (err, ENOTDIR, "%s: cannot copy '%s' to '/%s': it is not a directory in the image",
+                                   st->cmd, item_name (st, e), e->path);
   if (!S_ISDIR (e->mode) && S_ISDIR (s.st_mode))
-    return copy_fail (err, EISDIR, "%s: cannot copy '%s' to '/%s': it is a directory in the image", st->cmd,
-                      item_name (st, e), e->path);
+    return hoist_error_set_status (err, EISDIR, "%s: cannot copy '%s' to '/%s': it is a directory in the image",
+                                   st->cmd, item_name (st, e), e->path);
   return 0;
 }
 
@@ -643,8 +640,8 @@ check_parent (struct copy_state *st, const struct copy_entry *e, struct hoist_er
   parent = hoist_xstrndup (e->path, (size_t) (slash - e->path));
   p = bsearch (parent, st->plan->v, st->plan->n, sizeof (*st->plan->v), path_key_cmp);
   if (p != NULL && !S_ISDIR (p->mode))
-    return copy_fail (err, ENOTDIR, "%s: cannot copy '/%s' from '%s': '/%s' is not a directory", st->cmd, e->path,
-                      item_name (st, e), parent);
+    return hoist_error_set_status (err, ENOTDIR, "%s: cannot copy '/%s' from '%s': '/%s' is not a directory", st->cmd,
+                                   e->path, item_name (st, e), parent);
   return 0;
 }
 
@@ -652,13 +649,13 @@ static int
 check_entry (struct copy_state *st, const struct copy_entry *e, struct hoist_error **err)
 {
   if (strncmp (copy_path_base (e->path), WHITEOUT_PREFIX, strlen (WHITEOUT_PREFIX)) == 0)
-    return copy_fail (err, EINVAL,
-                      "%s: cannot copy '/%s' from '%s': names starting with '" WHITEOUT_PREFIX
-                      "' would delete files of the image",
-                      st->cmd, e->path, item_name (st, e));
+    return hoist_error_set_status (err, EINVAL,
+                                   "%s: cannot copy '/%s' from '%s': names starting with '" WHITEOUT_PREFIX
+                                   "' would delete files of the image",
+                                   st->cmd, e->path, item_name (st, e));
   if (strlen (e->path) > COPY_PATH_MAX)
-    return copy_fail (err, ENAMETOOLONG, "%s: path '/%.64s...' is longer than %u bytes", st->cmd, e->path,
-                      COPY_PATH_MAX);
+    return hoist_error_set_status (err, ENAMETOOLONG, "%s: path '/%.64s...' is longer than %u bytes", st->cmd, e->path,
+                                   COPY_PATH_MAX);
   if (check_parent (st, e, err) < 0)
     return -1;
   return check_image (st, e, err);

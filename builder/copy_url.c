@@ -73,7 +73,7 @@ url_file_name (const char *url, char **out, struct hoist_error **err)
     rc = curl_url_get (u, CURLUPART_PATH, &path, CURLU_URLDECODE);
   curl_url_cleanup (u);
   if (rc != CURLUE_OK)
-    return copy_fail (err, EINVAL, "ADD: invalid URL '%s': %s", url, curl_url_strerror (rc));
+    return hoist_error_set_status (err, EINVAL, "ADD: invalid URL '%s': %s", url, curl_url_strerror (rc));
   {
     size_t len = strlen (path);
 
@@ -145,7 +145,7 @@ perform (struct copy_state *st, const char *url, struct sink *s, int64_t *mtime,
   CURLcode rc;
 
   if (c == NULL)
-    return copy_fail (err, ENOMEM, "ADD: cannot start a download");
+    return hoist_error_set_status (err, ENOMEM, "ADD: cannot start a download");
   curl_easy_setopt (c, CURLOPT_URL, url);
   curl_easy_setopt (c, CURLOPT_PROTOCOLS_STR, "http,https");
   curl_easy_setopt (c, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
@@ -163,15 +163,17 @@ perform (struct copy_state *st, const char *url, struct sink *s, int64_t *mtime,
   curl_easy_setopt (c, CURLOPT_WRITEDATA, s);
   rc = curl_easy_perform (c);
   if (s->too_big || rc == CURLE_FILESIZE_EXCEEDED)
-    return copy_fail (err, E2BIG, "ADD: '%s' is larger than %lld bytes", url, (long long) BUILDER_COPY_URL_MAX);
+    return hoist_error_set_status (err, E2BIG, "ADD: '%s' is larger than %lld bytes", url,
+                                   (long long) BUILDER_COPY_URL_MAX);
   if (s->write_errno != 0)
     return hoist_error_set (err, s->write_errno, "ADD: cannot store '%s' in '%s'", url, st->tmp_dir);
   if (rc != CURLE_OK)
-    return copy_fail (err, EIO, "ADD: cannot download '%s': %s", url,
-                      errbuf[0] != '\0' ? errbuf : curl_easy_strerror (rc));
+    return hoist_error_set_status (err, EIO, "ADD: cannot download '%s': %s", url,
+                                   errbuf[0] != '\0' ? errbuf : curl_easy_strerror (rc));
   curl_easy_getinfo (c, CURLINFO_RESPONSE_CODE, &code);
   if (code < 200 || code > 299)
-    return copy_fail (err, code == 404 ? ENOENT : EIO, "ADD: cannot download '%s': HTTP status %ld", url, code);
+    return hoist_error_set_status (err, code == 404 ? ENOENT : EIO, "ADD: cannot download '%s': HTTP status %ld", url,
+                                   code);
   curl_easy_getinfo (c, CURLINFO_FILETIME_T, &filetime);
   *mtime = filetime >= 0 ? (int64_t) filetime : 0;
   return 0;
@@ -188,7 +190,7 @@ copy_url_fetch (struct copy_state *st, const char *url, const char *checksum, in
 
   pthread_once (&curl_once, curl_init);
   if (curl_init_code != CURLE_OK)
-    return copy_fail (err, EIO, "ADD: cannot initialise libcurl: %s", curl_easy_strerror (curl_init_code));
+    return hoist_error_set_status (err, EIO, "ADD: cannot initialise libcurl: %s", curl_easy_strerror (curl_init_code));
   if (url_file_name (url, &base, err) < 0)
     return -1;
   if (copy_temp_create (st, &out, temp, err) < 0)
@@ -203,7 +205,8 @@ copy_url_fetch (struct copy_state *st, const char *url, const char *checksum, in
   if (ret < 0)
     return -1;
   if (checksum != NULL && strcmp (checksum, digest) != 0)
-    return copy_fail (err, EBADMSG, "ADD: checksum mismatch for '%s': expected %s, got %s", url, checksum, digest);
+    return hoist_error_set_status (err, EBADMSG, "ADD: checksum mismatch for '%s': expected %s, got %s", url, checksum,
+                                   digest);
   *fd = steal_fd (&out);
   *size = s.size;
   *name = steal_pointer (&base);

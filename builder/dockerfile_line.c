@@ -59,43 +59,6 @@ space_before (const char *s, size_t n)
   return 0;
 }
 
-size_t
-df_utf8_len (const char *p, size_t n)
-{
-  const unsigned char *u = (const unsigned char *) p;
-  size_t len;
-  unsigned lo = 0x80, hi = 0xBF;
-
-  if (u[0] < 0x80)
-    return 1;
-  if (u[0] >= 0xC2 && u[0] <= 0xDF)
-    len = 2;
-  else if (u[0] >= 0xE0 && u[0] <= 0xEF)
-    {
-      len = 3;
-      if (u[0] == 0xE0)
-        lo = 0xA0; /* no overlong forms */
-      else if (u[0] == 0xED)
-        hi = 0x9F; /* no surrogates */
-    }
-  else if (u[0] >= 0xF0 && u[0] <= 0xF4)
-    {
-      len = 4;
-      if (u[0] == 0xF0)
-        lo = 0x90;
-      else if (u[0] == 0xF4)
-        hi = 0x8F; /* nothing above U+10FFFF */
-    }
-  else
-    return 0;
-  if (n < len || u[1] < lo || u[1] > hi)
-    return 0;
-  for (size_t i = 2; i < len; i++)
-    if (u[i] < 0x80 || u[i] > 0xBF)
-      return 0;
-  return len;
-}
-
 char *
 df_utf8_sanitize (const char *s, size_t len)
 {
@@ -104,7 +67,8 @@ df_utf8_sanitize (const char *s, size_t len)
 
   for (size_t i = 0; i < len;)
     {
-      size_t k = df_utf8_len (s + i, len - i);
+      uint32_t cp;
+      size_t k = hoist_utf8_decode (s + i, len - i, &cp);
       if (k == 0)
         {
           memcpy (out + o, "\xEF\xBF\xBD", 3);
@@ -332,7 +296,8 @@ extract_flags (const char *rest, size_t len, char escape, char ***flags, size_t 
 static size_t
 add_rune (struct hoist_buf *b, const char *p, size_t n, int *ret, struct hoist_error **err)
 {
-  size_t k = df_utf8_len (p, n);
+  uint32_t cp;
+  size_t k = hoist_utf8_decode (p, n, &cp);
   if (k == 0)
     {
       *ret = hoist_buf_add (b, "\xEF\xBF\xBD", 3, err);

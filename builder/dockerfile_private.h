@@ -85,9 +85,6 @@ size_t df_space_at (const char *p, size_t n);
 /* Go's unicode.IsSpace on a single byte taken as a rune: BuildKit scans
  * some fields byte by byte, so 0x85 and 0xA0 count as blanks there. */
 bool df_byte_space (unsigned char c);
-/* Length of the valid UTF-8 sequence at P (N > 0 bytes left), or 0 when
- * the bytes there are not valid UTF-8. */
-size_t df_utf8_len (const char *p, size_t n);
 /* A copy of S (LEN bytes) with every invalid UTF-8 byte replaced by
  * U+FFFD, as Go does when it turns bytes into runes. */
 char *df_utf8_sanitize (const char *s, size_t len);

@@ -40,14 +40,6 @@ struct builder_ignore
  * White space, read as Go reads it
  * ------------------------------------------------------------------- */
 
-/* Go's unicode.IsSpace. */
-static bool
-is_space_rune (uint32_t r)
-{
-  return (r >= '\t' && r <= '\r') || r == ' ' || r == 0x85 || r == 0xA0 || r == 0x1680 || (r >= 0x2000 && r <= 0x200A)
-         || r == 0x2028 || r == 0x2029 || r == 0x202F || r == 0x205F || r == 0x3000;
-}
-
 /* Width of the white-space rune that starts S (N bytes), or 0.  A byte
  * that is not valid UTF-8 is U+FFFD to Go, which is not white space. */
 static size_t
@@ -56,7 +48,7 @@ leading_space_len (const char *s, size_t n)
   uint32_t r;
   size_t w = hoist_utf8_decode (s, n, &r);
 
-  return w > 0 && is_space_rune (r) ? w : 0;
+  return w > 0 && hoist_unicode_is_space (r) ? w : 0;
 }
 
 /* Width of the white-space rune that ends S (N bytes), or 0.  A valid
@@ -69,7 +61,7 @@ trailing_space_len (const char *s, size_t n)
       uint32_t r;
 
       if (hoist_utf8_decode (s + n - k, k, &r) == k)
-        return is_space_rune (r) ? k : 0;
+        return hoist_unicode_is_space (r) ? k : 0;
     }
   return 0;
 }

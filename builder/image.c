@@ -168,9 +168,9 @@ builder_image_config_add_layer (struct builder_image_config *cfg, const char *di
                                 const char *created_by, const char *comment, struct hoist_error **err)
 {
   if (!hoist_digest_valid (diff_id))
-    return oci_fail (err, EINVAL, "invalid diff_id '%s'", diff_id);
+    return hoist_error_set_status (err, EINVAL, "invalid diff_id '%s'", diff_id);
   if (hoist_strv_len (cfg->diff_ids) >= BUILDER_LAYERS_MAX)
-    return oci_fail (err, E2BIG, "image has more than %u layers", BUILDER_LAYERS_MAX);
+    return hoist_error_set_status (err, E2BIG, "image has more than %u layers", BUILDER_LAYERS_MAX);
   hoist_strv_push (&cfg->diff_ids, diff_id);
   builder_image_config_add_history (cfg, created, created_by, comment, false);
   return 0;
@@ -278,7 +278,7 @@ parse_time (const json_t *obj, const char *key, const char *prefix, char **out, 
   if (oci_get_string (obj, key, WHAT, prefix, out, err) < 0)
     return -EINVAL;
   if (*out != NULL && !builder_time_valid (*out))
-    return oci_fail (err, EINVAL, WHAT ": '%s%s' is not an RFC 3339 date", prefix, key);
+    return hoist_error_set_status (err, EINVAL, WHAT ": '%s%s' is not an RFC 3339 date", prefix, key);
   return 0;
 }
 
@@ -331,13 +331,13 @@ parse_container_config (const json_t *j, struct builder_image_config *cfg, struc
     return -EINVAL;
   esc = oci_member (c, "ArgsEscaped");
   if (esc != NULL && !json_is_boolean (esc))
-    return oci_fail (err, EINVAL, WHAT ": 'config.ArgsEscaped' must be a boolean");
+    return hoist_error_set_status (err, EINVAL, WHAT ": 'config.ArgsEscaped' must be a boolean");
   cfg->config.args_escaped = json_is_true (esc);
   /* Env entries are "K=V"; one without '=' would make every later lookup
    * ambiguous, so it is refused here rather than guessed at. */
   for (size_t i = 0; cfg->config.env != NULL && cfg->config.env[i] != NULL; i++)
     if (strchr (cfg->config.env[i], '=') == NULL || cfg->config.env[i][0] == '=')
-      return oci_fail (err, EINVAL, WHAT ": 'config.Env[%zu]' is not of the form KEY=VALUE", i);
+      return hoist_error_set_status (err, EINVAL, WHAT ": 'config.Env[%zu]' is not of the form KEY=VALUE", i);
   return 0;
 }
 
@@ -350,22 +350,22 @@ parse_rootfs (const json_t *j, struct builder_image_config *cfg, struct hoist_er
   if (oci_get_object (j, "rootfs", WHAT, "", &rootfs, err) < 0)
     return -EINVAL;
   if (rootfs == NULL)
-    return oci_fail (err, EINVAL, WHAT ": 'rootfs' is missing");
+    return hoist_error_set_status (err, EINVAL, WHAT ": 'rootfs' is missing");
   type = oci_member (rootfs, "type");
   if (!json_is_string (type) || strcmp (json_string_value (type), "layers") != 0)
-    return oci_fail (err, EINVAL, WHAT ": 'rootfs.type' must be \"layers\"");
+    return hoist_error_set_status (err, EINVAL, WHAT ": 'rootfs.type' must be \"layers\"");
   diff_ids = oci_member (rootfs, "diff_ids");
   cfg->diff_ids = hoist_xcalloc (1, sizeof (*cfg->diff_ids));
   if (diff_ids == NULL)
     return 0;
   if (!json_is_array (diff_ids))
-    return oci_fail (err, EINVAL, WHAT ": 'rootfs.diff_ids' must be an array of digests");
+    return hoist_error_set_status (err, EINVAL, WHAT ": 'rootfs.diff_ids' must be an array of digests");
   if (json_array_size (diff_ids) > BUILDER_LAYERS_MAX)
-    return oci_fail (err, E2BIG, WHAT ": 'rootfs.diff_ids' has more than %u entries", BUILDER_LAYERS_MAX);
+    return hoist_error_set_status (err, E2BIG, WHAT ": 'rootfs.diff_ids' has more than %u entries", BUILDER_LAYERS_MAX);
   json_array_foreach (diff_ids, i, item)
     {
       if (!json_is_string (item) || !hoist_digest_valid (json_string_value (item)))
-        return oci_fail (err, EINVAL, WHAT ": 'rootfs.diff_ids[%zu]' must be a sha256 digest", i);
+        return hoist_error_set_status (err, EINVAL, WHAT ": 'rootfs.diff_ids[%zu]' must be a sha256 digest", i);
       hoist_strv_push (&cfg->diff_ids, json_string_value (item));
     }
   return 0;
@@ -387,7 +387,7 @@ parse_history_entry (const json_t *item, size_t i, struct builder_history *h, st
     return -EINVAL;
   empty = oci_member (item, "empty_layer");
   if (empty != NULL && !json_is_boolean (empty))
-    return oci_fail (err, EINVAL, WHAT ": '%sempty_layer' must be a boolean", prefix);
+    return hoist_error_set_status (err, EINVAL, WHAT ": '%sempty_layer' must be a boolean", prefix);
   h->empty_layer = json_is_true (empty);
   return 0;
 }
@@ -402,9 +402,9 @@ parse_history (const json_t *j, struct builder_image_config *cfg, struct hoist_e
   if (history == NULL)
     return 0;
   if (!json_is_array (history))
-    return oci_fail (err, EINVAL, WHAT ": 'history' must be an array of objects");
+    return hoist_error_set_status (err, EINVAL, WHAT ": 'history' must be an array of objects");
   if (json_array_size (history) > BUILDER_CONFIG_ITEMS_MAX)
-    return oci_fail (err, E2BIG, WHAT ": 'history' has more than %u entries", BUILDER_CONFIG_ITEMS_MAX);
+    return hoist_error_set_status (err, E2BIG, WHAT ": 'history' has more than %u entries", BUILDER_CONFIG_ITEMS_MAX);
   cfg->history = hoist_xcalloc (json_array_size (history) + 1, sizeof (*cfg->history));
   json_array_foreach (history, i, item)
     {

@@ -37,18 +37,18 @@ parse_common (const json_t *j, const char *what, const char *oci_type, const cha
   const json_t *sj;
 
   if (!json_is_integer (version) || json_integer_value (version) != 2)
-    return oci_fail (err, EINVAL, "%s: 'schemaVersion' must be 2", what);
+    return hoist_error_set_status (err, EINVAL, "%s: 'schemaVersion' must be 2", what);
   if (oci_get_string (j, "mediaType", what, "", media_type, err) < 0)
     return -EINVAL;
   if (*media_type == NULL)
     *media_type = hoist_xstrdup (oci_type);
   else if (strcmp (*media_type, oci_type) != 0 && strcmp (*media_type, docker_type) != 0)
-    return oci_fail (err, EINVAL, "%s: unexpected mediaType '%s'", what, *media_type);
+    return hoist_error_set_status (err, EINVAL, "%s: unexpected mediaType '%s'", what, *media_type);
   if (oci_get_string (j, "artifactType", what, "", artifact_type, err) < 0
       || oci_get_map (j, "annotations", what, "", BUILDER_CONFIG_ITEMS_MAX, annotations, err) < 0)
     return -EINVAL;
   if (*artifact_type != NULL && !oci_media_type_valid (*artifact_type))
-    return oci_fail (err, EINVAL, "%s: 'artifactType' is not a media type", what);
+    return hoist_error_set_status (err, EINVAL, "%s: 'artifactType' is not a media type", what);
   sj = oci_member (j, "subject");
   if (sj != NULL)
     {
@@ -81,9 +81,9 @@ parse_descriptors (const json_t *j, const char *key, const char *what, size_t ma
   size_t i;
 
   if (!json_is_array (a))
-    return oci_fail (err, EINVAL, "%s: '%s' must be an array of descriptors", what, key);
+    return hoist_error_set_status (err, EINVAL, "%s: '%s' must be an array of descriptors", what, key);
   if (json_array_size (a) > max)
-    return oci_fail (err, E2BIG, "%s: '%s' has more than %zu entries", what, key, max);
+    return hoist_error_set_status (err, E2BIG, "%s: '%s' has more than %zu entries", what, key, max);
   *out = hoist_xcalloc (json_array_size (a) + 1, sizeof (**out));
   json_array_foreach (a, i, item)
     {
@@ -170,14 +170,14 @@ builder_manifest_from_json (const json_t *j, struct builder_manifest **out, stru
   if (json_object_get (j, "manifests") != NULL
       || (json_is_string (json_object_get (j, "mediaType"))
           && builder_media_type_is_index (json_string_value (json_object_get (j, "mediaType")))))
-    return oci_fail (err, EINVAL, "%s: is an image index", what);
+    return hoist_error_set_status (err, EINVAL, "%s: is an image index", what);
   m = hoist_xcalloc (1, sizeof (*m));
   if (parse_common (j, what, BUILDER_MT_OCI_MANIFEST, BUILDER_MT_DOCKER_MANIFEST, &m->media_type, &m->artifact_type,
                     &m->subject, &m->annotations, err)
       < 0)
     return -EINVAL;
   if (oci_member (j, "config") == NULL)
-    return oci_fail (err, EINVAL, "%s: 'config' is missing", what);
+    return hoist_error_set_status (err, EINVAL, "%s: 'config' is missing", what);
   if (builder_descriptor_from_json (oci_member (j, "config"), what, "config", &m->config, err) < 0)
     return -EINVAL;
   if (parse_descriptors (j, "layers", what, BUILDER_LAYERS_MAX, &m->layers, &m->n_layers, err) < 0)
@@ -246,7 +246,7 @@ builder_index_from_json (const json_t *j, struct builder_index **out, struct hoi
   if (json_object_get (j, "layers") != NULL
       || (json_is_string (json_object_get (j, "mediaType"))
           && builder_media_type_is_manifest (json_string_value (json_object_get (j, "mediaType")))))
-    return oci_fail (err, EINVAL, "%s: is an image manifest", what);
+    return hoist_error_set_status (err, EINVAL, "%s: is an image manifest", what);
   idx = hoist_xcalloc (1, sizeof (*idx));
   if (parse_common (j, what, BUILDER_MT_OCI_INDEX, BUILDER_MT_DOCKER_LIST, &idx->media_type, &idx->artifact_type,
                     &idx->subject, &idx->annotations, err)

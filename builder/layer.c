@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "builder/compress_private.h"
+#include "builder/path_private.h"
 
 /* File contents are read in pieces of this size. */
 #define READ_SIZE (256u * 1024)
@@ -88,26 +89,6 @@ builder_layer_path_cmp (const char *a, const char *b)
 
     return rp < rq ? -1 : 1;
   }
-}
-
-/* Relative, with no empty, "." or ".." component and no trailing '/'. */
-static bool
-path_clean (const char *path)
-{
-  const char *p = path;
-
-  if (*p == '\0')
-    return false;
-  for (;;)
-    {
-      size_t len = strcspn (p, "/");
-
-      if (len == 0 || (len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
-        return false;
-      if (p[len] == '\0')
-        return true;
-      p += len + 1;
-    }
 }
 
 static bool
@@ -214,7 +195,7 @@ check_entry (struct builder_layer_writer *w, const struct builder_layer_entry *e
 {
   mode_t type = e->mode & S_IFMT;
 
-  if (e->path == NULL || !path_clean (e->path))
+  if (e->path == NULL || !builder_path_clean (e->path))
     return hoist_error_set (err, 0, "invalid layer path '%s' (hint: relative, without '.', '..' or '//')",
                             e->path != NULL ? e->path : "");
   if (check_order (w, e, err) < 0)
@@ -229,7 +210,7 @@ check_entry (struct builder_layer_writer *w, const struct builder_layer_entry *e
     return hoist_error_set (err, 0, "layer entry '%s': both a hard link and a symlink", e->path);
   if (e->hardlink_target != NULL)
     {
-      if (type == S_IFDIR || !path_clean (e->hardlink_target))
+      if (type == S_IFDIR || !builder_path_clean (e->hardlink_target))
         return hoist_error_set (err, 0, "layer entry '%s': invalid hard link to '%s'", e->path, e->hardlink_target);
       /* Readers create the target first: it must be an earlier entry. */
       if (builder_layer_path_cmp (e->hardlink_target, e->path) >= 0)

@@ -21,22 +21,6 @@ builder_json_decrefp (json_t **j)
   *j = NULL;
 }
 
-int
-oci_fail (struct hoist_error **err, int status, const char *fmt, ...)
-{
-  cleanup_free char *msg = NULL;
-  va_list ap;
-
-  va_start (ap, fmt);
-  if (vasprintf (&msg, fmt, ap) < 0)
-    abort ();
-  va_end (ap);
-  hoist_error_set (err, 0, "%s", msg);
-  if (err != NULL)
-    (*err)->status = status;
-  return -status;
-}
-
 char *
 builder_json_canonical (const json_t *doc, size_t *len)
 {
@@ -60,9 +44,9 @@ builder_format_time (int64_t epoch, char out[BUILDER_TIME_STR_SIZE], struct hois
   /* Up to year 9999, what RFC 3339 writes in four digits; nothing before
    * 1970 (SOURCE_DATE_EPOCH is never negative). */
   if (epoch < 0 || epoch > 253402300799LL || gmtime_r (&t, &tm) == NULL)
-    return oci_fail (err, EOVERFLOW, "cannot format time %lld as RFC 3339", (long long) epoch);
+    return hoist_error_set_status (err, EOVERFLOW, "cannot format time %lld as RFC 3339", (long long) epoch);
   if (strftime (out, BUILDER_TIME_STR_SIZE, "%Y-%m-%dT%H:%M:%SZ", &tm) != BUILDER_TIME_STR_SIZE - 1)
-    return oci_fail (err, EOVERFLOW, "cannot format time %lld as RFC 3339", (long long) epoch);
+    return hoist_error_set_status (err, EOVERFLOW, "cannot format time %lld as RFC 3339", (long long) epoch);
   return 0;
 }
 
@@ -369,8 +353,8 @@ oci_check_object (const json_t *j, const char *what, const char *field, struct h
   if (json_is_object (j))
     return 0;
   if (field == NULL || *field == '\0')
-    return oci_fail (err, EINVAL, "%s: must be a JSON object", what);
-  return oci_fail (err, EINVAL, "%s: '%s' must be an object", what, field);
+    return hoist_error_set_status (err, EINVAL, "%s: must be a JSON object", what);
+  return hoist_error_set_status (err, EINVAL, "%s: '%s' must be an object", what, field);
 }
 
 int
@@ -383,7 +367,7 @@ oci_get_object (const json_t *obj, const char *key, const char *what, const char
   if (v == NULL)
     return 0;
   if (!json_is_object (v))
-    return oci_fail (err, EINVAL, "%s: '%s%s' must be an object", what, prefix, key);
+    return hoist_error_set_status (err, EINVAL, "%s: '%s%s' must be an object", what, prefix, key);
   *out = v;
   return 0;
 }
@@ -398,7 +382,7 @@ oci_get_string (const json_t *obj, const char *key, const char *what, const char
   if (v == NULL)
     return 0;
   if (!json_is_string (v))
-    return oci_fail (err, EINVAL, "%s: '%s%s' must be a string", what, prefix, key);
+    return hoist_error_set_status (err, EINVAL, "%s: '%s%s' must be a string", what, prefix, key);
   *out = hoist_xstrdup (json_string_value (v));
   return 0;
 }
@@ -410,7 +394,7 @@ oci_need_string (const json_t *obj, const char *key, const char *what, const cha
   if (oci_get_string (obj, key, what, prefix, out, err) < 0)
     return -EINVAL;
   if (*out == NULL)
-    return oci_fail (err, EINVAL, "%s: '%s%s' is missing", what, prefix, key);
+    return hoist_error_set_status (err, EINVAL, "%s: '%s%s' is missing", what, prefix, key);
   return 0;
 }
 
@@ -427,14 +411,14 @@ oci_get_strv (const json_t *obj, const char *key, const char *what, const char *
   if (v == NULL)
     return 0;
   if (!json_is_array (v))
-    return oci_fail (err, EINVAL, "%s: '%s%s' must be an array of strings", what, prefix, key);
+    return hoist_error_set_status (err, EINVAL, "%s: '%s%s' must be an array of strings", what, prefix, key);
   if (json_array_size (v) > max)
-    return oci_fail (err, E2BIG, "%s: '%s%s' has more than %zu entries", what, prefix, key, max);
+    return hoist_error_set_status (err, E2BIG, "%s: '%s%s' has more than %zu entries", what, prefix, key, max);
   vec = hoist_xcalloc (1, sizeof (*vec));
   json_array_foreach (v, i, item)
     {
       if (!json_is_string (item))
-        return oci_fail (err, EINVAL, "%s: '%s%s' must be an array of strings", what, prefix, key);
+        return hoist_error_set_status (err, EINVAL, "%s: '%s%s' must be an array of strings", what, prefix, key);
       hoist_strv_push (&vec, json_string_value (item));
     }
   *out = steal_pointer (&vec);
@@ -454,14 +438,14 @@ oci_get_set (const json_t *obj, const char *key, const char *what, const char *p
   if (v == NULL)
     return 0;
   if (!json_is_object (v))
-    return oci_fail (err, EINVAL, "%s: '%s%s' must be an object of objects", what, prefix, key);
+    return hoist_error_set_status (err, EINVAL, "%s: '%s%s' must be an object of objects", what, prefix, key);
   if (json_object_size (v) > max)
-    return oci_fail (err, E2BIG, "%s: '%s%s' has more than %zu entries", what, prefix, key, max);
+    return hoist_error_set_status (err, E2BIG, "%s: '%s%s' has more than %zu entries", what, prefix, key, max);
   set = hoist_xcalloc (1, sizeof (*set));
   json_object_foreach ((json_t *) v, k, item)
     {
       if (!json_is_object (item))
-        return oci_fail (err, EINVAL, "%s: '%s%s' must be an object of objects", what, prefix, key);
+        return hoist_error_set_status (err, EINVAL, "%s: '%s%s' must be an object of objects", what, prefix, key);
       oci_strset_add (&set, k);
     }
   *out = steal_pointer (&set);
@@ -479,15 +463,15 @@ oci_get_map (const json_t *obj, const char *key, const char *what, const char *p
   if (v == NULL)
     return 0;
   if (!json_is_object (v))
-    return oci_fail (err, EINVAL, "%s: '%s%s' must be an object of strings", what, prefix, key);
+    return hoist_error_set_status (err, EINVAL, "%s: '%s%s' must be an object of strings", what, prefix, key);
   if (json_object_size (v) > max)
-    return oci_fail (err, E2BIG, "%s: '%s%s' has more than %zu entries", what, prefix, key, max);
+    return hoist_error_set_status (err, E2BIG, "%s: '%s%s' has more than %zu entries", what, prefix, key, max);
   json_object_foreach ((json_t *) v, k, item)
     {
       if (!json_is_string (item))
         {
           builder_map_release (out);
-          return oci_fail (err, EINVAL, "%s: '%s%s' must be an object of strings", what, prefix, key);
+          return hoist_error_set_status (err, EINVAL, "%s: '%s%s' must be an object of strings", what, prefix, key);
         }
       builder_map_set (out, k, json_string_value (item));
     }
@@ -519,9 +503,9 @@ oci_get_int (const json_t *obj, const char *key, const char *what, const char *p
 
 bad:
   if (min == 0)
-    return oci_fail (err, EINVAL, "%s: '%s%s' must be a non-negative integer", what, prefix, key);
-  return oci_fail (err, EINVAL, "%s: '%s%s' must be an integer in [%lld, %lld]", what, prefix, key, (long long) min,
-                   (long long) max);
+    return hoist_error_set_status (err, EINVAL, "%s: '%s%s' must be a non-negative integer", what, prefix, key);
+  return hoist_error_set_status (err, EINVAL, "%s: '%s%s' must be an integer in [%lld, %lld]", what, prefix, key,
+                                 (long long) min, (long long) max);
 }
 
 int
@@ -531,9 +515,9 @@ oci_get_digest (const json_t *obj, const char *key, const char *what, const char
   const json_t *v = oci_member (obj, key);
 
   if (v == NULL)
-    return oci_fail (err, EINVAL, "%s: '%s%s' is missing", what, prefix, key);
+    return hoist_error_set_status (err, EINVAL, "%s: '%s%s' is missing", what, prefix, key);
   if (!json_is_string (v) || !hoist_digest_valid (json_string_value (v)))
-    return oci_fail (err, EINVAL, "%s: '%s%s' must be a sha256 digest", what, prefix, key);
+    return hoist_error_set_status (err, EINVAL, "%s: '%s%s' must be a sha256 digest", what, prefix, key);
   memcpy (out, json_string_value (v), HOIST_DIGEST_STR_SIZE);
   return 0;
 }
@@ -719,11 +703,11 @@ descriptor_fill (const json_t *j, const char *what, const char *field, struct bu
   if (oci_need_string (j, "mediaType", what, prefix, &d->media_type, err) < 0)
     return -EINVAL;
   if (!oci_media_type_valid (d->media_type))
-    return oci_fail (err, EINVAL, "%s: '%smediaType' is not a media type", what, prefix);
+    return hoist_error_set_status (err, EINVAL, "%s: '%smediaType' is not a media type", what, prefix);
   if (oci_get_digest (j, "digest", what, prefix, d->digest, err) < 0)
     return -EINVAL;
   if (oci_member (j, "size") == NULL)
-    return oci_fail (err, EINVAL, "%s: '%ssize' is missing", what, prefix);
+    return hoist_error_set_status (err, EINVAL, "%s: '%ssize' is missing", what, prefix);
   if (oci_get_int (j, "size", what, prefix, 0, INT64_MAX, &d->size, NULL, err) < 0)
     return -EINVAL;
   if (oci_get_string (j, "artifactType", what, prefix, &d->artifact_type, err) < 0

@@ -10,12 +10,6 @@
 
 #include "builder/builder.h"
 
-/* Set *ERR to a message made from FMT, with STATUS as its errno value but
- * without hoist_error_set's ": strerror" suffix: for refusals (bad input,
- * missing tag) whose message already says everything, while callers can
- * still tell them apart by status.  Returns -STATUS. */
-int oci_fail (struct hoist_error **err, int status, const char *fmt, ...) HOIST_PRINTF (3, 4);
-
 /* ---- Reading untrusted JSON -------------------------------------------
  *
  * Every reader takes WHAT (the document: "image config") and the member's

@@ -355,7 +355,7 @@ whiteout (struct build_rootfs *r, const char *dir, const char *name, struct hois
       return hoist_error_set (err, errno, "whiteout of '%s/%s' goes through a symlink or a file", dir, name);
     }
   if (*name == '\0' || strcmp (name, ".") == 0 || strcmp (name, "..") == 0 || strchr (name, '/') != NULL)
-    return build_fail (err, EINVAL, "invalid whiteout '%s" WHITEOUT_PREFIX "%s'", dir, name);
+    return hoist_error_set_status (err, EINVAL, "invalid whiteout '%s" WHITEOUT_PREFIX "%s'", dir, name);
   return build_rmtree_at (fd, name, err);
 }
 
@@ -428,8 +428,8 @@ extract_entry (struct build_rootfs *r, struct archive *in, struct archive *out, 
     {
       cleanup_free char *target = entry_clean (hl);
       if (target == NULL || *target == '\0')
-        return build_fail (err, EINVAL, "layer '%s': hard link '%s' points outside the image ('%s')", digest,
-                                clean, hl);
+        return hoist_error_set_status (err, EINVAL, "layer '%s': hard link '%s' points outside the image ('%s')",
+                                       digest, clean, hl);
       archive_entry_copy_hardlink (e, target);
     }
   if (clear_way (r, clean, type, err) < 0)
@@ -464,8 +464,8 @@ extract_all (struct build_rootfs *r, struct archive *in, const char *digest, str
 
       if (clean == NULL)
         {
-          ret = build_fail (err, EINVAL, "layer '%s': entry '%s' is outside the image", digest,
-                                 archive_entry_pathname (e));
+          ret = hoist_error_set_status (err, EINVAL, "layer '%s': entry '%s' is outside the image", digest,
+                                        archive_entry_pathname (e));
           break;
         }
       if (*clean == '\0')
@@ -614,10 +614,10 @@ build_rootfs_user (const struct build_rootfs *r, const char *user, uid_t *uid, g
   if (parse_id (u, &uid_v))
     gid_v = uid_v; /* BuildKit's ByID user: its own number as the group */
   else if (!read_accounts (r, "passwd", &passwd) || !accounts_find (passwd.data, 0, u, &uid_v, &gid_v))
-    return build_fail (err, ENOENT, "unknown user '%s' (no such user in /etc/passwd of the image)", u);
+    return hoist_error_set_status (err, ENOENT, "unknown user '%s' (no such user in /etc/passwd of the image)", u);
   if (g != NULL && !parse_id (g, &gid_v)
       && (!read_accounts (r, "group", &group) || !accounts_find (group.data, 0, g, &gid_v, NULL)))
-    return build_fail (err, ENOENT, "unknown group '%s' (no such group in /etc/group of the image)", g);
+    return hoist_error_set_status (err, ENOENT, "unknown group '%s' (no such group in /etc/group of the image)", g);
   *uid = (uid_t) uid_v;
   *gid = (gid_t) gid_v;
   return 0;

@@ -145,12 +145,7 @@ space_len (const char *p)
   if ((unsigned char)*p < 0x80)
     return 0;
   n = hoist_utf8_decode (p, strnlen (p, 4), &cp);
-  if (n == 0)
-    return 0;
-  if (cp == 0x85 || cp == 0xa0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029
-      || cp == 0x202f || cp == 0x205f || cp == 0x3000)
-    return n;
-  return 0;
+  return n > 0 && hoist_unicode_is_space (cp) ? n : 0;
 }
 
 static bool

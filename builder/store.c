@@ -86,7 +86,7 @@ oci_tmpfile (int dirfd, const char *prefix, char **name, int *fd, struct hoist_e
       if (errno != EEXIST)
         return hoist_error_set (err, errno, "cannot create temp file '%s'", n);
     }
-  return oci_fail (err, EEXIST, "cannot create a temp file '%s...'", prefix);
+  return hoist_error_set_status (err, EEXIST, "cannot create a temp file '%s...'", prefix);
 }
 
 /* fsync the directory DIRFD/SUB so a rename in it survives a crash. */
@@ -143,7 +143,7 @@ oci_blob_path (const char *digest, struct hoist_error **err)
 {
   if (digest == NULL || !hoist_digest_valid (digest))
     {
-      oci_fail (err, EINVAL, "invalid digest '%s'", digest ? digest : "(null)");
+      hoist_error_set_status (err, EINVAL, "invalid digest '%s'", digest ? digest : "(null)");
       return NULL;
     }
   return hoist_xasprintf (OCI_BLOBS_DIR "/%s", digest + 7);
@@ -185,11 +185,12 @@ check_layout_file (struct builder_store *store, int fd, struct hoist_error **err
   j = json_loadb (b.data, b.len, 0, &jerr);
   version = json_object_get (j, "imageLayoutVersion");
   if (!json_is_string (version))
-    return oci_fail (err, EINVAL, "'%s' is not an OCI image layout: bad " OCI_LAYOUT_FILE " file", store->path);
+    return hoist_error_set_status (err, EINVAL, "'%s' is not an OCI image layout: bad " OCI_LAYOUT_FILE " file",
+                                   store->path);
   /* The layout is versioned semantically: any 1.x reads as 1.0.0. */
   if (strncmp (json_string_value (version), "1.", 2) != 0)
-    return oci_fail (err, ENOTSUP, "'%s': unsupported imageLayoutVersion '%s'", store->path,
-                     json_string_value (version));
+    return hoist_error_set_status (err, ENOTSUP, "'%s': unsupported imageLayoutVersion '%s'", store->path,
+                                   json_string_value (version));
   return 0;
 }
 
@@ -260,10 +261,10 @@ create_layout (struct builder_store *store, struct hoist_error **err)
   if (dir_is_empty (store, &empty, err) < 0)
     return -1;
   if (!empty)
-    return oci_fail (err, EEXIST,
-                     "'%s' is not an OCI image layout: it has no " OCI_LAYOUT_FILE
-                     " file and is not empty (hint: choose a new or empty directory)",
-                     store->path);
+    return hoist_error_set_status (err, EEXIST,
+                                   "'%s' is not an OCI image layout: it has no " OCI_LAYOUT_FILE
+                                   " file and is not empty (hint: choose a new or empty directory)",
+                                   store->path);
   if (oci_store_lock (store, &lock, err) < 0)
     return -1;
   ret = check_layout (store, err);
@@ -300,7 +301,8 @@ builder_store_open (const char *dir, bool create, struct builder_store **out, st
   else if (ret == -ENOENT && create)
     ret = create_layout (store, err);
   else if (ret == -ENOENT)
-    ret = oci_fail (err, ENOENT, "'%s' is not an OCI image layout: it has no " OCI_LAYOUT_FILE " file", dir);
+    ret = hoist_error_set_status (err, ENOENT, "'%s' is not an OCI image layout: it has no " OCI_LAYOUT_FILE " file",
+                                  dir);
   if (ret < 0)
     {
       builder_store_free (store);
@@ -408,7 +410,7 @@ blob_commit (struct builder_store *store, struct builder_blob_ingest *ing, const
       if (hash_fd (ing->fd, got, err) < 0)
         return -1;
       if (strcmp (got, digest) != 0)
-        return oci_fail (err, EBADMSG, "blob content does not match digest '%s' (got '%s')", digest, got);
+        return hoist_error_set_status (err, EBADMSG, "blob content does not match digest '%s' (got '%s')", digest, got);
     }
   if (fstat (ing->fd, &st) < 0)
     return hoist_error_set (err, errno, "cannot stat blob");
@@ -469,13 +471,13 @@ builder_store_blob_open (struct builder_store *store, const char *digest, int *f
    * must not lead a read elsewhere. */
   f = openat (store->dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   if (f < 0 && errno == ENOENT)
-    return oci_fail (err, ENOENT, "blob '%s' is not in '%s'", digest, store->path);
+    return hoist_error_set_status (err, ENOENT, "blob '%s' is not in '%s'", digest, store->path);
   if (f < 0)
     return hoist_error_set (err, errno, "cannot open blob '%s' in '%s'", digest, store->path);
   if (fstat (f, &st) < 0)
     return hoist_error_set (err, errno, "cannot stat blob '%s'", digest);
   if (!S_ISREG (st.st_mode))
-    return oci_fail (err, EINVAL, "blob '%s' in '%s' is not a regular file", digest, store->path);
+    return hoist_error_set_status (err, EINVAL, "blob '%s' in '%s' is not a regular file", digest, store->path);
   if (size != NULL)
     *size = st.st_size;
   *fd = steal_fd (&f);
@@ -496,7 +498,7 @@ builder_store_put_json (struct builder_store *store, const json_t *doc, const ch
 
   builder_descriptor_init (out);
   if (bytes == NULL)
-    return oci_fail (err, EINVAL, "cannot serialise a JSON document (not UTF-8)");
+    return hoist_error_set_status (err, EINVAL, "cannot serialise a JSON document (not UTF-8)");
   if (hoist_sha256_digest (bytes, len, digest, err) < 0)
     return -1;
   if (builder_store_has_blob (store, digest))
@@ -534,21 +536,22 @@ builder_store_read_json (struct builder_store *store, const char *digest, size_t
   if (builder_store_blob_open (store, digest, &fd, &size, err) < 0)
     return -1;
   if ((uint64_t) size > limit)
-    return oci_fail (err, E2BIG, "blob '%s' is %lld bytes, over the limit of %zu", digest, (long long) size, limit);
+    return hoist_error_set_status (err, E2BIG, "blob '%s' is %lld bytes, over the limit of %zu", digest,
+                                   (long long) size, limit);
   /* The limit holds even if the file grows after the fstat. */
   if (hoist_buf_read_fd (&b, fd, err) < 0)
     return hoist_error_wrap (err, "cannot read blob '%s'", digest);
   if (hoist_sha256_digest (b.data, b.len, got, err) < 0)
     return -1;
   if (strcmp (got, digest) != 0)
-    return oci_fail (err, EBADMSG, "blob '%s' in '%s' is corrupt: its content hashes to '%s'", digest, store->path,
-                     got);
+    return hoist_error_set_status (err, EBADMSG, "blob '%s' in '%s' is corrupt: its content hashes to '%s'", digest,
+                                   store->path, got);
   /* Duplicate keys refused: two parsers that pick different duplicates
    * would see two different documents behind one digest. */
   j = json_loadb (b.data, b.len, JSON_REJECT_DUPLICATES, &jerr);
   if (j == NULL)
-    return oci_fail (err, EINVAL, "blob '%s' is not valid JSON: %s (line %d, column %d)", digest, jerr.text, jerr.line,
-                     jerr.column);
+    return hoist_error_set_status (err, EINVAL, "blob '%s' is not valid JSON: %s (line %d, column %d)", digest,
+                                   jerr.text, jerr.line, jerr.column);
   *out = j;
   return 0;
 }

@@ -44,7 +44,7 @@ list_add (struct walk *w, const char *digest, int64_t size, struct hoist_error *
   struct oci_blob_list *l = w->list;
 
   if (l->n >= WALK_BLOBS_MAX)
-    return oci_fail (err, E2BIG, "image reaches more than %u blobs", WALK_BLOBS_MAX);
+    return hoist_error_set_status (err, E2BIG, "image reaches more than %u blobs", WALK_BLOBS_MAX);
   l->items = hoist_xreallocarray (l->items, l->n + 1, sizeof (*l->items));
   memcpy (l->items[l->n].digest, digest, HOIST_DIGEST_STR_SIZE);
   l->items[l->n].size = size;
@@ -112,7 +112,7 @@ walk_descriptor (struct walk *w, const struct builder_descriptor *d, int depth, 
   bool index = builder_media_type_is_index (d->media_type);
 
   if (depth > WALK_DEPTH_MAX)
-    return oci_fail (err, ELOOP, "image indexes nest deeper than %d", WALK_DEPTH_MAX);
+    return hoist_error_set_status (err, ELOOP, "image indexes nest deeper than %d", WALK_DEPTH_MAX);
   if ((manifest || index) && first_visit (w, d->digest))
     {
       cleanup_json json_t *doc = NULL;
@@ -180,8 +180,9 @@ list_unique (struct oci_blob_list *l, struct hoist_error **err)
       if (n > 0 && strcmp (tmp[n - 1].ref.digest, tmp[i].ref.digest) == 0)
         {
           if (tmp[n - 1].ref.size != tmp[i].ref.size)
-            return oci_fail (err, EINVAL, "blob '%s' is named with two sizes (%lld and %lld)", tmp[i].ref.digest,
-                             (long long) tmp[n - 1].ref.size, (long long) tmp[i].ref.size);
+            return hoist_error_set_status (err, EINVAL, "blob '%s' is named with two sizes (%lld and %lld)",
+                                           tmp[i].ref.digest, (long long) tmp[n - 1].ref.size,
+                                           (long long) tmp[i].ref.size);
           continue;
         }
       tmp[n++] = tmp[i];
@@ -240,8 +241,8 @@ stream_blob (struct builder_store *store, const struct oci_blob_ref *ref, blob_s
   if (builder_store_blob_open (store, ref->digest, &fd, &size, err) < 0)
     return -1;
   if (size != ref->size)
-    return oci_fail (err, EBADMSG, "blob '%s' is %lld bytes but its descriptor says %lld", ref->digest,
-                     (long long) size, (long long) ref->size);
+    return hoist_error_set_status (err, EBADMSG, "blob '%s' is %lld bytes but its descriptor says %lld", ref->digest,
+                                   (long long) size, (long long) ref->size);
   if (hoist_sha256_init (&h, err) < 0)
     return -1;
   while (ret == 0 && total < size)
@@ -266,8 +267,8 @@ stream_blob (struct builder_store *store, const struct oci_blob_ref *ref, blob_s
   if (ret < 0)
     return ret;
   if (strcmp (got, ref->digest) != 0)
-    return oci_fail (err, EBADMSG, "blob '%s' in '%s' is corrupt: its content hashes to '%s'", ref->digest,
-                     builder_store_path (store), got);
+    return hoist_error_set_status (err, EBADMSG, "blob '%s' in '%s' is corrupt: its content hashes to '%s'",
+                                   ref->digest, builder_store_path (store), got);
   return 0;
 }
 
@@ -299,6 +300,25 @@ copy_blob (struct builder_store *src, struct builder_store *dst, const struct oc
   return builder_store_blob_commit (dst, ing, ref->digest, 0, NULL, err);
 }
 
+/* What both exports start with: default *DEST_TAG to TAG and check it,
+ * then resolve TAG into *DESC, without its ref-name annotation (the
+ * export names the image itself).  Returns 0 with *DESC the caller's to
+ * release, or the negative status that hoist_error_set_status or
+ * hoist_error_wrap returned, with *ERR set and nothing held. */
+static int
+export_resolve (struct builder_store *store, const char *tag, const char **dest_tag, struct builder_descriptor *desc,
+                struct hoist_error **err)
+{
+  if (*dest_tag == NULL)
+    *dest_tag = tag;
+  if (!builder_store_tag_valid (*dest_tag))
+    return hoist_error_set_status (err, EINVAL, "invalid tag '%s'", *dest_tag);
+  if (builder_store_resolve (store, tag, desc, err) < 0)
+    return hoist_error_wrap (err, "cannot export '%s'", tag);
+  builder_map_remove (&desc->annotations, BUILDER_ANNOTATION_REF_NAME);
+  return 0;
+}
+
 int
 builder_store_export_layout (struct builder_store *store, const char *tag, const char *dest_dir, const char *dest_tag,
                              struct hoist_error **err)
@@ -308,13 +328,8 @@ builder_store_export_layout (struct builder_store *store, const char *tag, const
   struct builder_store *dst = NULL;
   int ret;
 
-  if (dest_tag == NULL)
-    dest_tag = tag;
-  if (!builder_store_tag_valid (dest_tag))
-    return oci_fail (err, EINVAL, "invalid tag '%s'", dest_tag);
-  if (builder_store_resolve (store, tag, &desc, err) < 0)
-    return hoist_error_wrap (err, "cannot export '%s'", tag);
-  builder_map_remove (&desc.annotations, BUILDER_ANNOTATION_REF_NAME);
+  if ((ret = export_resolve (store, tag, &dest_tag, &desc, err)) < 0)
+    return ret;
   ret = oci_collect_blobs (store, &desc, &blobs, err);
   if (ret == 0)
     ret = builder_store_open (dest_dir, true, &dst, err);
@@ -455,7 +470,7 @@ write_archive_file (struct builder_store *store, const char *dest_file, const js
   cleanup_close int fd = -1;
 
   if (*base == '\0')
-    return oci_fail (err, EINVAL, "'%s' is a directory name, not a file", dest_file);
+    return hoist_error_set_status (err, EINVAL, "'%s' is a directory name, not a file", dest_file);
   if (dirfd < 0)
     return hoist_error_set (err, errno, "cannot open directory '%s'", dir);
   if (oci_tmpfile (dirfd, prefix, &tmp, &fd, err) < 0)
@@ -485,13 +500,8 @@ builder_store_export_archive (struct builder_store *store, const char *tag, cons
   cleanup_json json_t *index = NULL;
   int ret;
 
-  if (dest_tag == NULL)
-    dest_tag = tag;
-  if (!builder_store_tag_valid (dest_tag))
-    return oci_fail (err, EINVAL, "invalid tag '%s'", dest_tag);
-  if (builder_store_resolve (store, tag, &desc, err) < 0)
-    return hoist_error_wrap (err, "cannot export '%s'", tag);
-  builder_map_remove (&desc.annotations, BUILDER_ANNOTATION_REF_NAME);
+  if ((ret = export_resolve (store, tag, &dest_tag, &desc, err)) < 0)
+    return ret;
   ret = oci_collect_blobs (store, &desc, &blobs, err);
   if (ret == 0)
     {

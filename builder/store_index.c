@@ -89,14 +89,15 @@ read_index (struct builder_store *store, json_t **out, struct hoist_error **err)
     return hoist_error_wrap (err, "cannot read '%s/" OCI_INDEX_JSON "'", store->path);
   j = json_loadb (b.data, b.len, JSON_REJECT_DUPLICATES, &jerr);
   if (j == NULL)
-    return oci_fail (err, EINVAL, "'%s/" OCI_INDEX_JSON "' is not valid JSON: %s (line %d, column %d)", store->path,
-                     jerr.text, jerr.line, jerr.column);
+    return hoist_error_set_status (err, EINVAL, "'%s/" OCI_INDEX_JSON "' is not valid JSON: %s (line %d, column %d)",
+                                   store->path, jerr.text, jerr.line, jerr.column);
   manifests = json_object_get (j, "manifests");
   if (!json_is_object (j) || !json_is_array (manifests))
-    return oci_fail (err, EINVAL, "'%s/" OCI_INDEX_JSON "': 'manifests' must be an array", store->path);
+    return hoist_error_set_status (err, EINVAL, "'%s/" OCI_INDEX_JSON "': 'manifests' must be an array", store->path);
   json_array_foreach (manifests, i, entry)
     if (!json_is_object (entry))
-      return oci_fail (err, EINVAL, "'%s/" OCI_INDEX_JSON "': 'manifests[%zu]' must be an object", store->path, i);
+      return hoist_error_set_status (err, EINVAL, "'%s/" OCI_INDEX_JSON "': 'manifests[%zu]' must be an object",
+                                     store->path, i);
   *out = steal_pointer (&j);
   return 0;
 }
@@ -108,7 +109,7 @@ write_index (struct builder_store *store, const json_t *index, struct hoist_erro
   cleanup_free char *bytes = builder_json_canonical (index, &len);
 
   if (bytes == NULL)
-    return oci_fail (err, EINVAL, "cannot serialise '%s/" OCI_INDEX_JSON "'", store->path);
+    return hoist_error_set_status (err, EINVAL, "cannot serialise '%s/" OCI_INDEX_JSON "'", store->path);
   return oci_write_atomic (store->dirfd, OCI_INDEX_JSON, bytes, len, err);
 }
 
@@ -150,12 +151,13 @@ builder_store_tag (struct builder_store *store, const char *tag, const struct bu
   json_t *ej;
 
   if (!builder_store_tag_valid (tag))
-    return oci_fail (err, EINVAL, "invalid tag '%s'", tag);
+    return hoist_error_set_status (err, EINVAL, "invalid tag '%s'", tag);
   if (!hoist_digest_valid (desc->digest) || desc->media_type == NULL || !oci_media_type_valid (desc->media_type))
-    return oci_fail (err, EINVAL, "cannot tag '%s': invalid descriptor", tag);
+    return hoist_error_set_status (err, EINVAL, "cannot tag '%s': invalid descriptor", tag);
   /* A tag that points at nothing would break every reader of the layout. */
   if (!builder_store_has_blob (store, desc->digest))
-    return oci_fail (err, ENOENT, "cannot tag '%s': blob '%s' is not in '%s'", tag, desc->digest, store->path);
+    return hoist_error_set_status (err, ENOENT, "cannot tag '%s': blob '%s' is not in '%s'", tag, desc->digest,
+                                   store->path);
   builder_descriptor_copy (&entry, desc);
   builder_map_set (&entry.annotations, BUILDER_ANNOTATION_REF_NAME, tag);
   ej = builder_descriptor_to_json (&entry);
@@ -181,7 +183,7 @@ builder_store_untag (struct builder_store *store, const char *tag, struct hoist_
   if (oci_store_lock (store, &lock, err) < 0 || read_index (store, &index, err) < 0)
     return hoist_error_wrap (err, "cannot untag '%s'", tag);
   if (replace_tag (json_object_get (index, "manifests"), tag, NULL) == 0)
-    return oci_fail (err, ENOENT, "tag '%s' is not in '%s'", tag, store->path);
+    return hoist_error_set_status (err, ENOENT, "tag '%s' is not in '%s'", tag, store->path);
   if (write_index (store, index, err) < 0)
     return hoist_error_wrap (err, "cannot untag '%s'", tag);
   return 0;
@@ -215,7 +217,7 @@ builder_store_resolve (struct builder_store *store, const char *tag, struct buil
       if (t != NULL && strcmp (t, tag) == 0)
         return parse_entry (store, entry, i, out, err);
     }
-  return oci_fail (err, ENOENT, "tag '%s' is not in '%s'", tag, store->path);
+  return hoist_error_set_status (err, ENOENT, "tag '%s' is not in '%s'", tag, store->path);
 }
 
 /* The "created" of the image DESC names: from its config, or from the

@@ -40,6 +40,13 @@ struct hoist_error
  * ERR may be NULL: the message is then dropped. */
 int hoist_error_set (struct hoist_error **err, int errnum, const char *fmt, ...) HOIST_PRINTF (3, 4);
 
+/* Set *err to the message from FMT alone, with no ": strerror" suffix,
+ * and STATUS (an errno value) as its status: for refusals whose message
+ * already says everything, while callers can still tell them apart by
+ * status.  If *err is already set, it is freed first; ERR may be NULL.
+ * Returns -STATUS, or -1 when STATUS is not positive. */
+int hoist_error_set_status (struct hoist_error **err, int status, const char *fmt, ...) HOIST_PRINTF (3, 4);
+
 /* Prefix the message of *err with context: "CONTEXT: old message".  When
  * *err is NULL (a callee failed without setting it) a message is made of
  * the context alone.  Returns the negative status as hoist_error_set. */
@@ -153,6 +160,12 @@ void hoist_buf_freep (struct hoist_buf *b);
  * the sequence invalid, so for a NUL-terminated string N may be
  * strnlen (S, 4). */
 size_t hoist_utf8_decode (const char *s, size_t n, uint32_t *cp);
+
+/* Go's unicode.IsSpace: true for ASCII \t \n \v \f \r and space, NEL
+ * (U+0085), NBSP (U+00A0) and the other Unicode White_Space code points.
+ * Callers that read UTF-8 decode R first (hoist_utf8_decode); an invalid
+ * byte, U+FFFD to Go, is not white space. */
+bool hoist_unicode_is_space (uint32_t r);
 
 /* ---------------------------------------------------------------------
  * SHA-256 digests

@@ -54,6 +54,20 @@ hoist_error_set (struct hoist_error **err, int errnum, const char *fmt, ...)
 }
 
 int
+hoist_error_set_status (struct hoist_error **err, int status, const char *fmt, ...)
+{
+  va_list ap;
+  char *msg = NULL;
+
+  va_start (ap, fmt);
+  if (vasprintf (&msg, fmt, ap) < 0)
+    abort ();
+  va_end (ap);
+  error_replace (err, status, msg);
+  return status > 0 ? -status : -1;
+}
+
+int
 hoist_error_wrap (struct hoist_error **err, const char *fmt, ...)
 {
   va_list ap;

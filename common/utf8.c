@@ -55,3 +55,10 @@ hoist_utf8_decode (const char *s, size_t n, uint32_t *cp)
   *cp = c;
   return len;
 }
+
+bool
+hoist_unicode_is_space (uint32_t r)
+{
+  return (r >= '\t' && r <= '\r') || r == ' ' || r == 0x85 || r == 0xA0 || r == 0x1680 || (r >= 0x2000 && r <= 0x200A)
+         || r == 0x2028 || r == 0x2029 || r == 0x202F || r == 0x205F || r == 0x3000;
+}
