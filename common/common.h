@@ -250,6 +250,10 @@ void hoist_log_set_timestamps (bool on);
 /* Register a secret that no log line may show. */
 int hoist_log_add_secret (const char *secret, struct hoist_error **err) HOIST_WUR;
 void hoist_log (enum hoist_log_level level, const char *fmt, ...) HOIST_PRINTF (2, 3);
+/* A line of user-facing output (build progress) to the same sink, through
+ * the same masker, with no level prefix and no level filter; a final
+ * newline is added if missing. */
+void hoist_log_print (const char *fmt, ...) HOIST_PRINTF (1, 2);
 void hoist_logv (enum hoist_log_level level, const char *fmt, va_list ap) HOIST_PRINTF (2, 0);
 /* Release the global logger's state (for leak-checked tests): registered
  * secrets are forgotten; level, fd and timestamps keep their settings. */

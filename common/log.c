@@ -152,9 +152,10 @@ emit_line (const char *text, size_t len)
   write_all (log_fd, log_line.data, log_line.len);
 }
 
-/* Prefix MSG (N bytes), end it with a newline, and write it out masked. */
+/* Prefix MSG (N bytes) with PREFIX, end it with a newline, and write it
+ * out masked. */
 static void
-log_message (enum hoist_log_level level, const char *msg, int n)
+log_message (const char *prefix, const char *msg, int n)
 {
   char stamp[64] = "";
   cleanup_free char *line = NULL;
@@ -163,7 +164,7 @@ log_message (enum hoist_log_level level, const char *msg, int n)
   pthread_mutex_lock (&log_lock);
   if (log_timestamps)
     format_timestamp (stamp, sizeof stamp);
-  line = hoist_xasprintf ("%s%s%s%s", stamp, level_prefix (level), msg, (n > 0 && msg[n - 1] == '\n') ? "" : "\n");
+  line = hoist_xasprintf ("%s%s%s%s", stamp, prefix, msg, (n > 0 && msg[n - 1] == '\n') ? "" : "\n");
   len = strlen (line);
   emit_line (line, len);
   pthread_mutex_unlock (&log_lock);
@@ -183,9 +184,27 @@ hoist_logv (enum hoist_log_level level, const char *fmt, va_list ap)
       n = vasprintf (&msg, fmt, ap);
       if (n < 0)
         abort ();
-      log_message (level, msg, n);
+      log_message (level_prefix (level), msg, n);
       explicit_bzero (msg, (size_t) n);
     }
+  errno = saved_errno;
+}
+
+void
+hoist_log_print (const char *fmt, ...)
+{
+  int saved_errno = errno;
+  cleanup_free char *msg = NULL;
+  va_list ap;
+  int n;
+
+  va_start (ap, fmt);
+  n = vasprintf (&msg, fmt, ap);
+  va_end (ap);
+  if (n < 0)
+    abort ();
+  log_message ("", msg, n);
+  explicit_bzero (msg, (size_t) n);
   errno = saved_errno;
 }
 

@@ -206,23 +206,22 @@ progress_print (void *data, const struct builder_progress *ev)
   switch (ev->kind)
     {
     case BUILDER_PROGRESS_START:
-      fprintf (stderr, "%s#%u %s\n", p->started ? "\n" : "", ev->id, ev->text);
+      hoist_log_print ("%s#%u %s", p->started ? "\n" : "", ev->id, ev->text);
       p->started = true;
       break;
     case BUILDER_PROGRESS_LOG:
-      fprintf (stderr, "#%u %s\n", ev->id, ev->text);
+      hoist_log_print ("#%u %s", ev->id, ev->text);
       break;
     case BUILDER_PROGRESS_CACHED:
-      fprintf (stderr, "#%u CACHED\n", ev->id);
+      hoist_log_print ("#%u CACHED", ev->id);
       break;
     case BUILDER_PROGRESS_DONE:
-      fprintf (stderr, "#%u DONE %.1fs\n", ev->id, ev->seconds);
+      hoist_log_print ("#%u DONE %.1fs", ev->id, ev->seconds);
       break;
     case BUILDER_PROGRESS_ERROR:
-      fprintf (stderr, "#%u ERROR: %s\n", ev->id, ev->text);
+      hoist_log_print ("#%u ERROR: %s", ev->id, ev->text);
       break;
     }
-  fflush (stderr);
 }
 
 /* ---- Options ------------------------------------------------------------------------ */
@@ -402,11 +401,15 @@ build_execute (const struct build_flags *f, struct build_run *r)
     printf ("%s\n", res.manifest.digest);
   else
     {
-      fprintf (stderr, "\nhoist: built %s (%zu layers, %zu steps cached, %zu run)", res.manifest.digest,
-               res.n_layers, res.steps_cached, res.steps_run);
+      cleanup_free char *tags = NULL;
       for (size_t i = 0; r->tags != NULL && r->tags[i] != NULL; i++)
-        fprintf (stderr, "%s%s", i == 0 ? ": " : ", ", r->tags[i]);
-      fputc ('\n', stderr);
+        {
+          char *more = hoist_xasprintf ("%s%s%s", tags ? tags : "", i == 0 ? ": " : ", ", r->tags[i]);
+          free (tags);
+          tags = more;
+        }
+      hoist_log_print ("\nhoist: built %s (%zu layers, %zu steps cached, %zu run)%s", res.manifest.digest,
+                       res.n_layers, res.steps_cached, res.steps_run, tags ? tags : "");
     }
   builder_build_result_release (&res);
   return HOIST_EXIT_OK;

@@ -466,6 +466,21 @@ test_log_masks_secret (void **state)
                             "hoist: -token xyz\n");
 }
 
+/* Build progress lines: no prefix, not filtered by level, still masked. */
+static void
+test_log_print_masked (void **state)
+{
+  cleanup_free char *out = NULL;
+
+  assert_int_equal (hoist_log_add_secret ("s3cr3t-token", NULL), 0);
+  hoist_log_set_level (HOIST_LOG_ERROR);
+  hoist_log_print ("#%u [1/2] ADD https://u:%s@example.test/x /x", 4u, "s3cr3t-token");
+  hoist_log_print ("#4 DONE 0.1s\n");
+  out = log_take ();
+  assert_string_equal (out, "#4 [1/2] ADD https://u:***@example.test/x /x\n"
+                            "#4 DONE 0.1s\n");
+}
+
 /* A secret with a newline in it (a PEM key, say): a line ending in its
  * first part must still come out whole, not wait in the masker. */
 static void
@@ -619,6 +634,7 @@ main (void)
     LOG_TEST (test_log_newlines),
     LOG_TEST (test_log_level_filter),
     LOG_TEST (test_log_masks_secret),
+    LOG_TEST (test_log_print_masked),
     LOG_TEST (test_log_multiline_secret_not_held),
     LOG_TEST (test_log_shutdown_forgets),
     LOG_TEST (test_log_timestamp),
