@@ -45,20 +45,13 @@ if [ "$BUILDAH" = 1 ] && ! command -v buildah >/dev/null; then
 fi
 
 # --- the context --------------------------------------------------------
-make_corpus () {   # the recipe of bench/layer-bench.sh
+. "$(dirname "$0")/corpus.sh"
+make_corpus () {
   rm -rf "$CTX"
   if [ -f "$LAYER_WORK/corpus-done" ]; then
     cp -a "$LAYER_WORK/ctx" "$CTX"
   else
-    mkdir -p "$CTX/small" "$CTX/blobs"
-    cp -a /usr/include "$CTX/include"
-    cp -a /usr/share/perl "$CTX/perl"
-    find /usr/share/doc -name copyright -type f | sort | head -n 2000 | xargs cat 2>/dev/null | head -c 1600k > "$WORK/pool"
-    (cd "$CTX/small" && split -a 3 -b 2k "$WORK/pool" f)
-    head -c 25M /dev/urandom > "$CTX/blobs/random1.bin"
-    head -c 25M /dev/urandom > "$CTX/blobs/random2.bin"
-    find /usr/lib/x86_64-linux-gnu /usr/lib -maxdepth 1 -name '*.so*' -type f -size +1M 2>/dev/null | sort \
-      | xargs cat 2>/dev/null | head -c 35M > "$CTX/blobs/libs.bin"
+    bench_make_corpus "$CTX" "$WORK"
   fi
   printf 'FROM scratch\nCOPY . /app\n' > "$CTX/Dockerfile"
   touch "$WORK/corpus-done"
