@@ -496,6 +496,13 @@ int builder_context_open_file (struct builder_context *ctx, const char *path, in
 int builder_context_file_digest (struct builder_context *ctx, const struct builder_context_entry *e,
                                  char out[HOIST_DIGEST_STR_SIZE], struct hoist_error **err) HOIST_WUR;
 
+/* Compute, with a thread per CPU, the digests builder_context_file_digest
+ * would compute one by one for the regular files among the N ENTRIES
+ * (not what is below a directory).  Only an optimisation: a file that
+ * fails is left for builder_context_file_digest to meet and report. */
+void builder_context_prefetch_digests (struct builder_context *ctx, const struct builder_context_entry *const *entries,
+                                       size_t n);
+
 /* One digest over the N entries of ENTRIES, in that order, each one with
  * everything below it when it is a directory: for the build cache key of
  * a COPY or ADD.  It covers each entry's path, type and mode bits, uid,
@@ -981,6 +988,9 @@ enum
   /* Re-read the temp file and check it hashes to DIGEST: for blobs whose
    * digest came from elsewhere (a registry, a descriptor). */
   BUILDER_BLOB_VERIFY = 1 << 0,
+  /* Do not wait for the disk (no fsync): for copies made for the user,
+   * as cp makes them; the store's own blobs are always synced. */
+  BUILDER_BLOB_NO_SYNC = 1 << 1,
 };
 
 /* Move the blob to blobs/sha256/<hex of DIGEST> after fsync.  DIGEST is

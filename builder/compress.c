@@ -18,7 +18,12 @@
  * thread.  zstd's output is the same for every nbWorkers >= 1 but differs
  * with nbWorkers 0, so 0 is never used.
  *
- * Uncompressed: the tar is the blob, and one digest serves as both. */
+ * Uncompressed: the tar is the blob, and one digest serves as both.
+ *
+ * Both digests and the write of the blob run on the hasher's thread
+ * (hasher.c), in order, so the caller's thread only reads files and
+ * builds the tar.  The tar bytes are hashed where they already sit: in
+ * the gzip chunks, or in a ring of stages for zstd and plain. */
 #include "config.h"
 
 #define BUILDER_INTERNAL
@@ -37,6 +42,7 @@
 #endif
 
 #include "builder/compress_private.h"
+#include "builder/hasher_private.h"
 
 #define GZIP_LEVEL_DEFAULT 6
 #define ZSTD_LEVEL_DEFAULT 3
@@ -59,6 +65,10 @@
 /* Bytes the plain and zstd sinks gather before a write(2) or a call into
  * libzstd: tar headers come 512 bytes at a time. */
 #define STAGE_SIZE (128u * 1024)
+
+/* Stages and zstd output buffers in flight on the hasher's thread. */
+#define STAGES 8
+#define ZOUTS 8
 
 /* ---------------------------------------------------------------------
  * The deflate coder: one per worker thread, never shared
@@ -256,6 +266,8 @@ struct gz_job
   unsigned char *out; /* gzip_member_bound (BUILDER_GZIP_CHUNK) bytes */
   size_t out_len;
   enum job_state state; /* under the pool's lock */
+  uint64_t tar_ticket;  /* the hasher is done with IN after this */
+  uint64_t blob_ticket; /* the hasher is done with OUT after this */
 };
 
 struct gz_worker
@@ -388,17 +400,20 @@ gz_pool_new (int level, unsigned threads, struct gz_pool **out, struct hoist_err
 struct builder_sink
 {
   enum builder_compression compression;
-  int fd;
-  struct hoist_sha256 diff_id;
-  struct hoist_sha256 digest; /* unused when uncompressed */
-  bool digests_ready;
-  int64_t size;
+  struct hasher *hasher;
   struct hoist_error *failed; /* the first failure; every later call repeats it */
   struct gz_pool *gz;
   ZSTD_CCtx *zstd;
-  unsigned char *stage; /* STAGE_SIZE: plain and zstd input */
+  /* plain and zstd input: a ring of STAGE_SIZE buffers, filled in turn */
+  unsigned char *stage[STAGES];
+  uint64_t stage_ticket[STAGES];
+  size_t stage_cur;
   size_t stage_len;
-  unsigned char *zout; /* ZSTD_CStreamOutSize () bytes */
+  /* zstd output: a ring of zout_size buffers, filled in turn */
+  unsigned char *zout[ZOUTS];
+  uint64_t zout_ticket[ZOUTS];
+  size_t zout_cur;
+  size_t zout_pos;
   size_t zout_size;
 };
 
@@ -499,28 +514,8 @@ sink_failed (struct builder_sink *s, struct hoist_error **err)
   return s->failed->status != 0 ? -s->failed->status : -1;
 }
 
-/* Write the blob's bytes: into the digest, the size, and OUT_FD. */
-static int
-blob_write (struct builder_sink *s, const unsigned char *p, size_t n, struct hoist_error **err)
-{
-  if (s->compression != BUILDER_COMPRESSION_NONE)
-    hoist_sha256_update (&s->digest, p, n);
-  s->size += (int64_t) n;
-  while (n > 0)
-    {
-      ssize_t w = write (s->fd, p, n);
-
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w < 0)
-        return hoist_error_set (err, errno, "cannot write the layer blob");
-      p += w;
-      n -= (size_t) w;
-    }
-  return 0;
-}
-
-/* Wait for JOB to be compressed, write it, and make it free. */
+/* Wait for JOB to be compressed, queue its member for the blob, and make
+ * it free. */
 static int
 gz_drain (struct builder_sink *s, struct gz_job *job, struct hoist_error **err)
 {
@@ -538,7 +533,8 @@ gz_drain (struct builder_sink *s, struct gz_job *job, struct hoist_error **err)
   job->state = JOB_FREE;
   pthread_mutex_unlock (&pool->lock);
   job->in_len = 0;
-  return blob_write (s, job->out, job->out_len, err);
+  job->blob_ticket = hasher_push (s->hasher, HASHER_BLOB, job->out, job->out_len);
+  return 0;
 }
 
 /* Queue the job being filled, and make the next one ready to fill (it is
@@ -549,6 +545,10 @@ gz_submit (struct builder_sink *s, struct hoist_error **err)
   struct gz_pool *pool = s->gz;
   struct gz_job *job = &pool->jobs[pool->fill];
 
+  /* The worker will overwrite OUT, which the hasher may still be reading. */
+  if (hasher_wait (s->hasher, job->blob_ticket, err) < 0)
+    return -1;
+  job->tar_ticket = hasher_push (s->hasher, HASHER_TAR, job->in, job->in_len);
   pthread_mutex_lock (&pool->lock);
   job->state = JOB_QUEUED;
   pthread_cond_broadcast (&pool->queued);
@@ -572,6 +572,8 @@ gz_write (struct builder_sink *s, const unsigned char *p, size_t n, struct hoist
           job->in = hoist_xmalloc (BUILDER_GZIP_CHUNK);
           job->out = hoist_xmalloc (gzip_member_bound (BUILDER_GZIP_CHUNK));
         }
+      if (job->in_len == 0 && hasher_wait (s->hasher, job->tar_ticket, err) < 0)
+        return -1;
       room = BUILDER_GZIP_CHUNK - job->in_len;
       if (room > n)
         room = n;
@@ -628,44 +630,63 @@ zstd_start (struct builder_sink *s, int level, unsigned threads, struct hoist_er
   if (ZSTD_isError (r))
     return hoist_error_set (err, 0, "cannot set up zstd: %s", ZSTD_getErrorName (r));
   s->zout_size = ZSTD_CStreamOutSize ();
-  s->zout = hoist_xmalloc (s->zout_size);
+  for (size_t i = 0; i < ZOUTS; i++)
+    s->zout[i] = hoist_xmalloc (s->zout_size);
   return 0;
+}
+
+/* Queue the output buffer being filled and take the next one. */
+static int
+zout_next (struct builder_sink *s, struct hoist_error **err)
+{
+  s->zout_ticket[s->zout_cur] = hasher_push (s->hasher, HASHER_BLOB, s->zout[s->zout_cur], s->zout_pos);
+  s->zout_cur = (s->zout_cur + 1) % ZOUTS;
+  s->zout_pos = 0;
+  return hasher_wait (s->hasher, s->zout_ticket[s->zout_cur], err);
 }
 
 /* Compress the stage; with END, end the frame too. */
 static int
 zstd_flush_stage (struct builder_sink *s, bool end, struct hoist_error **err)
 {
-  ZSTD_inBuffer in = { s->stage, s->stage_len, 0 };
+  ZSTD_inBuffer in = { s->stage[s->stage_cur], s->stage_len, 0 };
   ZSTD_EndDirective mode = end ? ZSTD_e_end : ZSTD_e_continue;
 
   for (;;)
     {
-      ZSTD_outBuffer out = { s->zout, s->zout_size, 0 };
+      ZSTD_outBuffer out = { s->zout[s->zout_cur], s->zout_size, s->zout_pos };
       size_t left = ZSTD_compressStream2 (s->zstd, &out, &in, mode);
 
       if (ZSTD_isError (left))
         return hoist_error_set (err, 0, "cannot compress the layer: %s", ZSTD_getErrorName (left));
-      if (out.pos > 0 && blob_write (s, s->zout, out.pos, err) < 0)
+      s->zout_pos = out.pos;
+      if (s->zout_pos == s->zout_size && zout_next (s, err) < 0)
         return -1;
       /* libzstd blocks inside the call while its workers are all busy,
        * so this loop does not spin. */
       if (end ? left == 0 : in.pos == in.size)
         break;
     }
-  s->stage_len = 0;
+  if (end && s->zout_pos > 0)
+    return zout_next (s, err);
   return 0;
 }
 
+/* Hand the stage to the hasher (and for zstd to libzstd, which copies
+ * it), and take the next one once the hasher is done with it. */
 static int
 stage_flush (struct builder_sink *s, bool end, struct hoist_error **err)
 {
-  if (s->compression == BUILDER_COMPRESSION_ZSTD)
-    return zstd_flush_stage (s, end, err);
-  if (blob_write (s, s->stage, s->stage_len, err) < 0)
+  size_t cur = s->stage_cur;
+  unsigned what = s->compression == BUILDER_COMPRESSION_NONE ? HASHER_TAR | HASHER_BLOB : HASHER_TAR;
+
+  if (s->stage_len > 0)
+    s->stage_ticket[cur] = hasher_push (s->hasher, what, s->stage[cur], s->stage_len);
+  if (s->compression == BUILDER_COMPRESSION_ZSTD && zstd_flush_stage (s, end, err) < 0)
     return -1;
+  s->stage_cur = (cur + 1) % STAGES;
   s->stage_len = 0;
-  return 0;
+  return hasher_wait (s->hasher, s->stage_ticket[s->stage_cur], err);
 }
 
 static int
@@ -677,7 +698,7 @@ stage_write (struct builder_sink *s, const unsigned char *p, size_t n, struct ho
 
       if (room > n)
         room = n;
-      memcpy (s->stage + s->stage_len, p, room);
+      memcpy (s->stage[s->stage_cur] + s->stage_len, p, room);
       s->stage_len += room;
       p += room;
       n -= room;
@@ -695,20 +716,14 @@ builder_sink_new (int out_fd, enum builder_compression compression, int level, u
   int r = 0;
 
   s->compression = compression;
-  s->fd = out_fd;
-  if (hoist_sha256_init (&s->diff_id, err) < 0)
+  if (hasher_new (out_fd, compression != BUILDER_COMPRESSION_NONE, &s->hasher, err) < 0)
     goto fail;
-  if (hoist_sha256_init (&s->digest, err) < 0)
-    {
-      hoist_sha256_release (&s->diff_id);
-      goto fail;
-    }
-  s->digests_ready = true;
   if (compression == BUILDER_COMPRESSION_GZIP)
     r = gz_pool_new (level, threads, &s->gz, err);
   else
     {
-      s->stage = hoist_xmalloc (STAGE_SIZE);
+      for (size_t i = 0; i < STAGES; i++)
+        s->stage[i] = hoist_xmalloc (STAGE_SIZE);
       if (compression == BUILDER_COMPRESSION_ZSTD)
         r = zstd_start (s, level, threads, err);
     }
@@ -729,7 +744,6 @@ builder_sink_write (struct builder_sink *s, const void *p, size_t n, struct hois
 
   if (s->failed != NULL)
     return sink_failed (s, err);
-  hoist_sha256_update (&s->diff_id, p, n);
   if (s->gz != NULL)
     r = gz_write (s, p, n, err);
   else
@@ -748,14 +762,10 @@ builder_sink_finish (struct builder_sink *s, struct builder_layer_result *res, s
     r = gz_finish (s, err);
   else
     r = stage_flush (s, true, err);
+  if (r == 0)
+    r = hasher_finish (s->hasher, res, err);
   if (r < 0)
     return sink_fail (s, err);
-  hoist_sha256_final (&s->diff_id, res->diff_id);
-  if (s->compression == BUILDER_COMPRESSION_NONE)
-    memcpy (res->digest, res->diff_id, sizeof res->digest);
-  else
-    hoist_sha256_final (&s->digest, res->digest);
-  res->size = s->size;
   /* The digests are final: nothing more may be written. */
   sink_latch (s, 0, "the layer is already finished");
   return 0;
@@ -766,15 +776,14 @@ builder_sink_free (struct builder_sink *s)
 {
   if (s == NULL)
     return;
+  /* The threads first: they read the buffers. */
+  hasher_free (s->hasher);
   gz_pool_free (s->gz);
   ZSTD_freeCCtx (s->zstd);
-  if (s->digests_ready)
-    {
-      hoist_sha256_release (&s->diff_id);
-      hoist_sha256_release (&s->digest);
-    }
   hoist_error_free (s->failed);
-  free (s->stage);
-  free (s->zout);
+  for (size_t i = 0; i < STAGES; i++)
+    free (s->stage[i]);
+  for (size_t i = 0; i < ZOUTS; i++)
+    free (s->zout[i]);
   free (s);
 }

@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,8 @@
 #define CACHE_END_LEN (sizeof (CACHE_END) - 1 + HOIST_SHA256_HEX_LEN + 1)
 #define DIGEST_PREFIX_LEN 7 /* "sha256:" */
 #define NSEC_PER_SEC 1000000000L
+/* Most threads builder_context_prefetch_digests starts. */
+#define PREFETCH_THREADS_MAX 8
 
 static void
 sha256_releasep (struct hoist_sha256 *h)
@@ -72,10 +75,11 @@ too_recent (const struct timespec *t, const struct timespec *start)
 }
 
 /* Read E and hash it into OUT; *RACY says whether it changed too shortly
- * before the read to be cached. */
+ * before the read to be cached.  Counts into STATS; touches nothing else
+ * of CTX, so threads may call it for different entries. */
 static int
 hash_entry (struct builder_context *ctx, const struct builder_context_entry *e, char out[HOIST_DIGEST_STR_SIZE],
-            bool *racy, struct hoist_error **err)
+            bool *racy, struct builder_context_stats *stats, struct hoist_error **err)
 {
   cleanup_free unsigned char *buf = hoist_xmalloc (READ_CHUNK);
   cleanup_sha256 struct hoist_sha256 h = { NULL };
@@ -114,8 +118,8 @@ hash_entry (struct builder_context *ctx, const struct builder_context_entry *e, 
     return ctx_changed (err, e->path);
   hoist_sha256_final (&h, out);
   *racy = too_recent (&e->ctime, &start);
-  ctx->stats.files_hashed++;
-  ctx->stats.bytes_hashed += (uint64_t) total;
+  stats->files_hashed++;
+  stats->bytes_hashed += (uint64_t) total;
   return 0;
 }
 
@@ -149,11 +153,96 @@ builder_context_file_digest (struct builder_context *ctx, const struct builder_c
       ctx->stats.digests_cached++;
       return 0;
     }
-  if ((ret = hash_entry (ctx, e, d->digest, &racy, err)) < 0)
+  if ((ret = hash_entry (ctx, e, d->digest, &racy, &ctx->stats, err)) < 0)
     return ret;
   d->state = racy ? CTX_DIGEST_RACY : CTX_DIGEST_COMPUTED;
   memcpy (out, d->digest, HOIST_DIGEST_STR_SIZE);
   return 0;
+}
+
+/* ---- Many files at once ------------------------------------------------- */
+
+struct prefetch
+{
+  struct builder_context *ctx;
+  const size_t *todo; /* entry indices, each once */
+  size_t n;
+  pthread_mutex_t lock;
+  size_t next; /* under the lock */
+};
+
+static void *
+prefetch_main (void *arg)
+{
+  struct prefetch *p = arg;
+  struct builder_context_stats stats = { 0 };
+
+  for (;;)
+    {
+      struct hoist_error *err = NULL;
+      struct ctx_digest *d;
+      char digest[HOIST_DIGEST_STR_SIZE];
+      bool racy = false;
+      size_t i;
+
+      pthread_mutex_lock (&p->lock);
+      i = p->next < p->n ? p->todo[p->next++] : (size_t) -1;
+      pthread_mutex_unlock (&p->lock);
+      if (i == (size_t) -1)
+        break;
+      /* A failure is left for builder_context_file_digest to meet again,
+       * in order, and report. */
+      if (hash_entry (p->ctx, &p->ctx->entries[i], digest, &racy, &stats, &err) < 0)
+        {
+          hoist_error_free (err);
+          continue;
+        }
+      d = &p->ctx->digests[i];
+      memcpy (d->digest, digest, HOIST_DIGEST_STR_SIZE);
+      d->state = racy ? CTX_DIGEST_RACY : CTX_DIGEST_COMPUTED;
+    }
+  pthread_mutex_lock (&p->lock);
+  p->ctx->stats.files_hashed += stats.files_hashed;
+  p->ctx->stats.bytes_hashed += stats.bytes_hashed;
+  pthread_mutex_unlock (&p->lock);
+  return NULL;
+}
+
+void
+builder_context_prefetch_digests (struct builder_context *ctx, const struct builder_context_entry *const *entries,
+                                  size_t n)
+{
+  cleanup_free size_t *todo = hoist_xcalloc (n > 0 ? n : 1, sizeof *todo);
+  cleanup_free bool *seen = hoist_xcalloc (ctx->n > 0 ? ctx->n : 1, sizeof *seen);
+  struct prefetch p = { .ctx = ctx, .todo = todo };
+  pthread_t threads[PREFETCH_THREADS_MAX];
+  size_t started = 0, want;
+  long cpus = sysconf (_SC_NPROCESSORS_ONLN);
+
+  /* Regular files of CTX without a digest, each inode once. */
+  for (size_t k = 0; k < n; k++)
+    {
+      const struct builder_context_entry *e = entries[k];
+      size_t i = ctx_entry_index (ctx, e);
+
+      if (i == (size_t) -1 || !S_ISREG (e->mode) || e->hardlink_target != NULL)
+        continue;
+      if (ctx->digests[i].state != CTX_DIGEST_NONE || seen[i])
+        continue;
+      seen[i] = true;
+      todo[p.n++] = i;
+    }
+  if (p.n < 2 || cpus < 2)
+    return;
+  want = (size_t) cpus < PREFETCH_THREADS_MAX ? (size_t) cpus : PREFETCH_THREADS_MAX;
+  pthread_mutex_init (&p.lock, NULL);
+  for (; started < want; started++)
+    if (pthread_create (&threads[started], NULL, prefetch_main, &p) != 0)
+      break;
+  /* No thread at all: the caller's serial pass does the work. */
+  for (size_t t = 0; t < started; t++)
+    pthread_join (threads[t], NULL);
+  pthread_mutex_destroy (&p.lock);
 }
 
 /* ---- The digest of a set of entries ------------------------------------- */

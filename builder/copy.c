@@ -681,12 +681,28 @@ hash_entry (struct hoist_sha256 *h, const struct copy_entry *e, int64_t mtime, c
   hash_field (h, digest);
 }
 
+/* The context's files the plan copies, hashed in parallel before the
+ * loop below reads their digests in order. */
+static void
+prefetch_context (const struct builder_copy_plan *p)
+{
+  cleanup_free const struct builder_context_entry **v = hoist_xcalloc (p->n > 0 ? p->n : 1, sizeof *v);
+  size_t n = 0;
+
+  for (size_t i = 0; i < p->n; i++)
+    if (p->v[i].content == COPY_CONTENT_CONTEXT && S_ISREG (p->v[i].mode) && p->v[i].hardlink_target == NULL)
+      v[n++] = p->v[i].ce;
+  builder_context_prefetch_digests (p->ctx, v, n);
+}
+
 int
 builder_copy_digest (const struct builder_copy_plan *p, char out[HOIST_DIGEST_STR_SIZE], struct hoist_error **err)
 {
   static const char version[] = "hoist-copy-v1";
   struct hoist_sha256 h;
 
+  if (p->ctx != NULL)
+    prefetch_context (p);
   if (hoist_sha256_init (&h, err) < 0)
     return -1;
   hash_field (&h, version);

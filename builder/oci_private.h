@@ -82,7 +82,14 @@ struct builder_store
 {
   int dirfd;  /* the layout directory */
   char *path; /* as given to builder_store_open */
+  /* Digests of the blobs this handle committed after hashing them itself
+   * (not from a descriptor): an export may trust them without hashing
+   * them again.  Blobs found on disk are always verified. */
+  char **fresh;
 };
+
+/* Whether STORE's handle committed DIGEST in this run. */
+bool oci_store_blob_fresh (const struct builder_store *store, const char *digest);
 
 #define OCI_INDEX_JSON "index.json"
 #define OCI_LOCK_FILE "index.json.lock"

@@ -320,7 +320,17 @@ builder_store_free (struct builder_store *store)
   if (store->dirfd >= 0)
     close (store->dirfd);
   free (store->path);
+  hoist_strv_free (store->fresh);
   free (store);
+}
+
+bool
+oci_store_blob_fresh (const struct builder_store *store, const char *digest)
+{
+  for (size_t i = 0; store->fresh != NULL && store->fresh[i] != NULL; i++)
+    if (strcmp (store->fresh[i], digest) == 0)
+      return true;
+  return false;
 }
 
 const char *
@@ -397,7 +407,7 @@ hash_fd (int fd, char out[HOIST_DIGEST_STR_SIZE], struct hoist_error **err)
 
 static int
 blob_commit (struct builder_store *store, struct builder_blob_ingest *ing, const char *digest, unsigned flags,
-             int64_t *size, struct hoist_error **err)
+             int64_t *size, bool *placed, struct hoist_error **err)
 {
   cleanup_free char *path = oci_blob_path (digest, err);
   struct stat st;
@@ -414,7 +424,7 @@ blob_commit (struct builder_store *store, struct builder_blob_ingest *ing, const
     }
   if (fstat (ing->fd, &st) < 0)
     return hoist_error_set (err, errno, "cannot stat blob");
-  if (fsync (ing->fd) < 0)
+  if (!(flags & BUILDER_BLOB_NO_SYNC) && fsync (ing->fd) < 0)
     return hoist_error_set (err, errno, "cannot sync blob");
   if (size != NULL)
     *size = st.st_size;
@@ -428,6 +438,9 @@ blob_commit (struct builder_store *store, struct builder_blob_ingest *ing, const
     }
   if (renameat (store->dirfd, ing->name, store->dirfd, path) < 0)
     return hoist_error_set (err, errno, "cannot rename blob to '%s'", path);
+  *placed = true;
+  if (flags & BUILDER_BLOB_NO_SYNC)
+    return 0;
   return fsync_dir (store->dirfd, OCI_BLOBS_DIR, err);
 }
 
@@ -435,13 +448,18 @@ int
 builder_store_blob_commit (struct builder_store *store, struct builder_blob_ingest *ing, const char *digest,
                            unsigned flags, int64_t *size, struct hoist_error **err)
 {
-  int ret = blob_commit (store, ing, digest, flags, size, err);
+  bool placed = false;
+  int ret = blob_commit (store, ing, digest, flags, size, &placed, err);
 
   if (ret < 0)
     {
       builder_store_blob_abort (store, ing);
       return hoist_error_wrap (err, "cannot store blob in '%s'", store->path);
     }
+  /* Hashed as written, or verified: the file now under the name holds
+   * that content (one already there was kept, and is not known). */
+  if (placed && !oci_store_blob_fresh (store, digest))
+    hoist_strv_push (&store->fresh, digest);
   close (ing->fd);
   free (ing->name);
   free (ing);

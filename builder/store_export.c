@@ -14,8 +14,11 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/fs.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "builder/oci_private.h"
@@ -280,24 +283,81 @@ fd_sink (void *ctx, const void *p, size_t n, struct hoist_error **err)
   return oci_write_all (*(int *) ctx, p, n, err);
 }
 
+/* Copy the blob inside the kernel: a reflink where the file system has
+ * them (nothing copied), else copy_file_range.  Returns 1 when done, 0
+ * when neither works here (the caller streams it), -1 on failure. */
+static int
+copy_in_kernel (struct builder_store *src, const struct oci_blob_ref *ref, int out, struct hoist_error **err)
+{
+  cleanup_close int in = -1;
+  int64_t size, done = 0;
+
+  if (builder_store_blob_open (src, ref->digest, &in, &size, err) < 0)
+    return -1;
+  if (size != ref->size)
+    return hoist_error_set_status (err, EBADMSG, "blob '%s' is %lld bytes but its descriptor says %lld", ref->digest,
+                                   (long long) size, (long long) ref->size);
+  if (ioctl (out, FICLONE, in) == 0)
+    return 1;
+  while (done < size)
+    {
+      ssize_t n = copy_file_range (in, NULL, out, NULL, (size_t) (size - done), 0);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0 && done == 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL || errno == EOPNOTSUPP))
+        return 0;
+      if (n <= 0)
+        return hoist_error_set (err, n < 0 ? errno : EBADMSG, "cannot copy blob '%s'", ref->digest);
+      done += n;
+    }
+  return 1;
+}
+
+/* Share SRC's file when both stores are on one file system: a blob is
+ * never written again once committed, so a hard link is a copy that
+ * costs nothing.  Only for a blob SRC's handle wrote in this run; one
+ * found on disk is read and hashed on its way out. */
+static bool
+link_blob (struct builder_store *src, struct builder_store *dst, const struct oci_blob_ref *ref)
+{
+  cleanup_free char *path = oci_blob_path (ref->digest, NULL);
+  struct stat st;
+
+  if (!oci_store_blob_fresh (src, ref->digest))
+    return false;
+  if (path == NULL || fstatat (src->dirfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0)
+    return false;
+  if (!S_ISREG (st.st_mode) || st.st_size != ref->size)
+    return false;
+  return linkat (src->dirfd, path, dst->dirfd, path, 0) == 0;
+}
+
+/* A blob SRC's handle wrote in this run is linked, or copied in the
+ * kernel without hashing it again; any other is streamed and hashed.  An
+ * export is a copy for the user, written as cp writes (not synced); its
+ * index.json is still replaced atomically. */
 static int
 copy_blob (struct builder_store *src, struct builder_store *dst, const struct oci_blob_ref *ref,
            struct hoist_error **err)
 {
   struct builder_blob_ingest *ing = NULL;
-  int fd;
+  int fd, r;
 
-  if (builder_store_has_blob (dst, ref->digest))
+  if (builder_store_has_blob (dst, ref->digest) || link_blob (src, dst, ref))
     return 0;
   if (builder_store_blob_begin (dst, &ing, err) < 0)
     return -1;
   fd = builder_blob_ingest_fd (ing);
-  if (stream_blob (src, ref, fd_sink, &fd, err) < 0)
+  r = oci_store_blob_fresh (src, ref->digest) ? copy_in_kernel (src, ref, fd, err) : 0;
+  if (r == 0)
+    r = stream_blob (src, ref, fd_sink, &fd, err);
+  if (r < 0)
     {
       builder_store_blob_abort (dst, ing);
       return -1;
     }
-  return builder_store_blob_commit (dst, ing, ref->digest, 0, NULL, err);
+  return builder_store_blob_commit (dst, ing, ref->digest, BUILDER_BLOB_NO_SYNC, NULL, err);
 }
 
 /* What both exports start with: default *DEST_TAG to TAG and check it,

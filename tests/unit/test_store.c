@@ -898,6 +898,65 @@ test_export (void **state)
   assert_string_equal (entries.data, expect);
 }
 
+/* The three ways a blob leaves the store: a hard link (this handle wrote
+ * it, same file system), a copy in the kernel (it wrote it, another file
+ * system: /dev/shm is a tmpfs), a read that hashes it (another handle).
+ * Each export is the same image. */
+static void
+test_export_paths (void **state)
+{
+  cleanup_free char *dir = path_in (state, "layout");
+  cleanup_free char *linked = path_in (state, "linked");
+  cleanup_free char *streamed = path_in (state, "streamed");
+  cleanup_free char *src_blob = NULL, *dst_blob = NULL;
+  char other[] = "/dev/shm/hoist-test-export-XXXXXX";
+  cleanup_store struct builder_store *s = open_store (dir);
+  cleanup_error struct hoist_error *err = NULL;
+  cleanup_desc struct builder_descriptor m;
+  const char *dests[3];
+  struct stat a, b;
+  struct layer l;
+
+  make_layer (state, s, &l);
+  make_image (s, &l, "v1", &m);
+  assert_non_null (mkdtemp (other));
+  dests[0] = linked;
+  dests[1] = other;
+  dests[2] = streamed;
+
+  assert_int_equal (builder_store_export_layout (s, "v1", linked, NULL, &err), 0);
+  src_blob = hoist_xasprintf ("%s/blobs/sha256/%s", dir, l.digest + 7);
+  dst_blob = hoist_xasprintf ("%s/blobs/sha256/%s", linked, l.digest + 7);
+  assert_int_equal (stat (src_blob, &a), 0);
+  assert_int_equal (stat (dst_blob, &b), 0);
+  assert_true (a.st_ino == b.st_ino && a.st_dev == b.st_dev);
+
+  assert_int_equal (builder_store_export_layout (s, "v1", other, NULL, &err), 0);
+  builder_store_free (s);
+  s = open_store (dir);
+  assert_int_equal (builder_store_export_layout (s, "v1", streamed, NULL, &err), 0);
+  free (dst_blob);
+  dst_blob = hoist_xasprintf ("%s/blobs/sha256/%s", streamed, l.digest + 7);
+  assert_int_equal (stat (dst_blob, &b), 0);
+  assert_true (a.st_ino != b.st_ino);
+
+  for (size_t i = 0; i < 3; i++)
+    {
+      cleanup_store struct builder_store *d = open_store (dests[i]);
+      cleanup_desc struct builder_descriptor r;
+      cleanup_buf struct hoist_buf got;
+      cleanup_free char *path = hoist_xasprintf ("%s/blobs/sha256/%s", dests[i], l.digest + 7);
+      char digest[HOIST_DIGEST_STR_SIZE];
+
+      assert_int_equal (builder_store_resolve (d, "v1", &r, &err), 0);
+      assert_string_equal (r.digest, m.digest);
+      read_file (path, &got);
+      assert_int_equal (hoist_sha256_digest (got.data, got.len, digest, &err), 0);
+      assert_string_equal (digest, l.digest);
+    }
+  nftw (other, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static void
 test_export_corrupt_refused (void **state)
 {
@@ -920,6 +979,9 @@ test_export_corrupt_refused (void **state)
   assert_true (fd >= 0);
   assert_int_equal (pwrite (fd, "XX", 2, 20), 2);
   close (fd);
+  /* A handle that did not write the blobs itself hashes them on export. */
+  builder_store_free (s);
+  s = open_store (dir);
 
   assert_int_equal (builder_store_export_layout (s, "v1", dest, NULL, &err), -EBADMSG);
   assert_non_null (strstr (err->msg, "is corrupt: its content hashes to"));
@@ -1392,6 +1454,7 @@ main (void)
     T (test_tag_concurrent),
     T (test_image_interop),
     T (test_export),
+    T (test_export_paths),
     T (test_export_corrupt_refused),
     T (test_index_interop),
     T (test_config_canonical),
