@@ -34,6 +34,7 @@ build_usage (FILE *out)
            "      --compression-level N    gzip 1-9 (default 6), zstd 1-19 (default 3)\n"
            "      --compression-threads N  compression threads (default: one per CPU)\n"
            "      --progress MODE          auto, plain, tty or quiet (default: auto)\n"
+           "  -q, --quiet                  no progress; print the image digest (--progress quiet)\n"
            "  -h, --help                   show this help\n\n"
            "Without -o the image goes into hoist's store ($HOIST_HOME/store, default\n"
            "~/.local/share/hoist/store), tagged with -t; 'hoist images' lists it.  With -o it\n"
@@ -87,6 +88,7 @@ build_flags_parse (struct build_flags *f, int argc, char **argv, int *exit_code)
     { "output", required_argument, NULL, 'o' },
     { "build-context", required_argument, NULL, 'c' },
     { "progress", required_argument, NULL, 'g' },
+    { "quiet", no_argument, NULL, 'q' },
     { "compression", required_argument, NULL, 'C' },
     { "compression-level", required_argument, NULL, 'L' },
     { "compression-threads", required_argument, NULL, 'j' },
@@ -97,7 +99,7 @@ build_flags_parse (struct build_flags *f, int argc, char **argv, int *exit_code)
 
   opterr = 0;
   optind = 1;
-  while ((c = getopt_long (argc, argv, ":f:t:o:h", longopts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, ":f:t:o:qh", longopts, NULL)) != -1)
     switch (c)
       {
       case 'f': f->file = optarg; break;
@@ -111,6 +113,7 @@ build_flags_parse (struct build_flags *f, int argc, char **argv, int *exit_code)
       case 'o': hoist_strv_push (&f->outputs, optarg); break;
       case 'c': hoist_strv_push (&f->build_contexts, optarg); break;
       case 'g': f->progress = optarg; break;
+      case 'q': f->progress = "quiet"; break;
       case 'C': f->compression = optarg; break;
       case 'L': f->level = optarg; break;
       case 'j': f->threads = optarg; break;
