@@ -318,7 +318,9 @@ run_stage (struct build *b, size_t si, struct hoist_error **err)
   if (st->base_stage < 0 && strcmp (st->base, "scratch") != 0)
     {
       const struct build_named *n = build_named_find (b, st->base);
-      if (n != NULL && n->image != NULL)
+      if (n != NULL && n->image != NULL && n->pulled != NULL)
+        build_progress_log (b, id, "resolve %s@%s done", n->pulled, n->image->key);
+      else if (n != NULL && n->image != NULL)
         build_progress_log (b, id, "resolve oci-layout://%s@%s done", n->layout, n->image->key);
     }
   build_progress_end (b, id, false, build_now () - t0);
@@ -508,9 +510,9 @@ build_setup (struct build *b, const struct builder_build_opts *opts, struct hois
   if (opts->plan == NULL || opts->plan->n_stages == 0 || opts->store == NULL || opts->context_dir == NULL)
     return hoist_error_set_status (err, EINVAL, "builder_build: a plan, a store and a context are needed");
   if (opts->platform != NULL)
-    build_split_platform (opts->platform, &b->os, &b->arch, &b->variant);
+    builder_platform_split (opts->platform, &b->os, &b->arch, &b->variant);
   else
-    build_host_platform (&b->os, &b->arch, &b->variant);
+    builder_host_platform (&b->os, &b->arch, &b->variant);
   if (opts->home != NULL)
     b->cache = build_cache_new (opts->home);
   if (hoist_strv_len (opts->tags) > BUILDER_BUILD_LIST_MAX || hoist_strv_len (opts->labels) > BUILDER_BUILD_LIST_MAX)
@@ -562,6 +564,7 @@ void
 builder_build_result_release (struct builder_build_result *res)
 {
   builder_descriptor_release (&res->manifest);
+  hoist_strv_free (res->bases);
   memset (res, 0, sizeof *res);
   builder_descriptor_init (&res->manifest);
 }
@@ -599,6 +602,9 @@ builder_build (const struct builder_build_opts *opts, struct builder_build_resul
     {
       res->steps_cached = b.cached;
       res->steps_run = b.run;
+      for (size_t i = 0; i < b.n_named; i++)
+        if (b.named[i].pulled != NULL)
+          hoist_strv_push (&res->bases, b.named[i].pulled);
     }
   if (b.ctx != NULL)
     context_cache_save (&b);

@@ -1,9 +1,10 @@
-/* build_base.c — where a stage starts: scratch, an earlier stage, or an
+/* build_base.c — where a stage starts: scratch, an earlier stage, an
  * image in a local OCI layout named with --build-context (buildx's
- * convention: `--build-context alpine=oci-layout:///path[:tag]`); and the
- * named directory contexts COPY --from may read.  Registry bases come
- * with the registry client: until then such a FROM fails up front, before
- * any step runs, with a hint naming the flag that works today. */
+ * convention: `--build-context alpine=oci-layout:///path[:tag]`), or an
+ * image of a registry; and the named directory contexts COPY --from may
+ * read.  A registry image is pulled into the build's own store before any
+ * step runs: its tag is resolved every build, as BuildKit does, and only
+ * the blobs the store lacks are fetched. */
 #include "config.h"
 
 #define BUILDER_INTERNAL
@@ -158,6 +159,7 @@ build_named_release (struct build *b)
       free (n->dir);
       free (n->layout);
       free (n->ref);
+      free (n->pulled);
       builder_context_free (n->ctx);
       if (n->image != NULL)
         build_stage_release (n->image);
@@ -242,14 +244,6 @@ ingest_blob (struct builder_store *src, struct builder_store *dst, const char *d
   return builder_store_blob_commit (dst, ing, digest, BUILDER_BLOB_VERIFY, NULL, err);
 }
 
-static bool
-platform_matches (const struct builder_platform *p, const char *os, const char *arch, const char *variant)
-{
-  if (p == NULL || strcmp (p->os, os) != 0 || strcmp (p->architecture, arch) != 0)
-    return false;
-  return variant == NULL || p->variant == NULL || strcmp (p->variant, variant) == 0;
-}
-
 /* The entry of the layout's index.json that REF names: a digest, a
  * ref.name, or (REF NULL) "latest" or else the only entry. */
 static int
@@ -309,7 +303,7 @@ select_manifest (struct builder_store *src, struct builder_descriptor *desc, con
       if (builder_index_from_json (doc, &idx, err) < 0)
         return -1;
       for (size_t i = 0; i < idx->n_manifests && pick < 0; i++)
-        if (platform_matches (idx->manifests[i].platform, os, arch, variant))
+        if (builder_platform_matches (idx->manifests[i].platform, os, arch, variant))
           pick = (ssize_t) i;
       if (pick >= 0)
         {
@@ -334,21 +328,17 @@ oci_layer_type (const char *mt)
   return mt;
 }
 
+/* Load the image DESC of SRC (the build's own store, or a layout whose
+ * blobs are copied into it) into IMG.  DESC is released. */
 static int
-load_layout_image (struct build *b, struct build_named *n, struct build_stage *img, struct hoist_error **err)
+load_image (struct build *b, struct builder_store *src, struct builder_descriptor *desc, struct build_stage *img,
+            struct hoist_error **err)
 {
-  struct builder_store *src = NULL;
-  struct builder_descriptor desc;
   struct builder_manifest *m = NULL;
   cleanup_json json_t *cfg = NULL;
   int ret;
 
-  builder_descriptor_init (&desc);
-  ret = builder_store_open (n->layout, false, &src, err);
-  if (ret == 0)
-    ret = layout_entry (n, &desc, err);
-  if (ret == 0)
-    ret = select_manifest (src, &desc, b->os, b->arch, b->variant, &m, err);
+  ret = select_manifest (src, desc, b->os, b->arch, b->variant, &m, err);
   if (ret == 0)
     ret = builder_store_read_json (src, m->config.digest, 0, &cfg, err);
   if (ret == 0)
@@ -368,11 +358,65 @@ load_layout_image (struct build *b, struct build_named *n, struct build_stage *i
       ret = ingest_blob (src, b->store, m->layers[i].digest, m->layers[i].size, err);
     }
   if (ret == 0)
-    memcpy (img->key, desc.digest, sizeof img->key);
+    memcpy (img->key, desc->digest, sizeof img->key);
   builder_manifest_free (m);
+  builder_descriptor_release (desc);
+  return ret;
+}
+
+static int
+load_layout_image (struct build *b, struct build_named *n, struct build_stage *img, struct hoist_error **err)
+{
+  struct builder_store *src = NULL;
+  struct builder_descriptor desc;
+  int ret;
+
+  builder_descriptor_init (&desc);
+  ret = builder_store_open (n->layout, false, &src, err);
+  if (ret == 0)
+    ret = layout_entry (n, &desc, err);
+  if (ret == 0)
+    ret = load_image (b, src, &desc, img, err);
   builder_descriptor_release (&desc);
   builder_store_free (src);
   return ret;
+}
+
+/* NAME, which no stage or --build-context names: an image of a registry,
+ * pulled into the build's store and added to the named images. */
+static int
+pull_named (struct build *b, const char *name, struct build_named **out, struct hoist_error **err)
+{
+  struct builder_pull_opts po = { .os = b->os, .arch = b->arch, .variant = b->variant, .quiet = true };
+  struct builder_pull_result pr;
+  struct build_named *n;
+  struct build_stage *img;
+
+  if (b->opts->registry != NULL)
+    po.registry = *b->opts->registry;
+  if (builder_pull (b->store, name, &po, &pr, err) < 0)
+    return -1;
+  hoist_log (HOIST_LOG_DEBUG, "pulled %s: %s (%zu blobs fetched, %zu present)", name, pr.root.digest,
+             pr.blobs_pulled, pr.blobs_present);
+  img = hoist_xcalloc (1, sizeof (*img));
+  if (load_image (b, b->store, &pr.root, img, err) < 0)
+    {
+      builder_pull_result_release (&pr);
+      build_stage_release (img);
+      free (img);
+      return -1;
+    }
+  builder_pull_result_release (&pr);
+  img->n_base_layers = img->n_layers;
+  b->named = hoist_xreallocarray (b->named, b->n_named + 2, sizeof (*b->named));
+  n = &b->named[b->n_named++];
+  memset (n, 0, sizeof *n);
+  memset (n + 1, 0, sizeof *n);
+  n->name = builder_ref_familiar (name);
+  n->pulled = hoist_xstrdup (name);
+  n->image = img;
+  *out = n;
+  return 0;
 }
 
 int
@@ -411,13 +455,11 @@ check_copy_from (struct build *b, const struct builder_instruction *in, struct h
   if (from == NULL || in->from_stage >= 0)
     return 0;
   n = build_named_find (b, from);
-  /* Most often a misspelt stage: a failure (exit 1), not a missing
-   * capability, although BuildKit would try to pull it. */
-  if (n == NULL)
-    return hoist_error_set_status (err, ENOENT,
-                                   "%s:%d: %s --from=%s: no stage or build context is named '%s' (pulling images from "
-                                   "registries is not supported yet; hint: --build-context %s=oci-layout:///path)",
-                                   build_df_name (b), in->line, builder_keyword_name (in->keyword), from, from, from);
+  /* Not a stage nor a context: an image, as BuildKit reads it (often a
+   * misspelt stage, which the pull's error then names). */
+  if (n == NULL && pull_named (b, from, &n, err) < 0)
+    return hoist_error_wrap (err, "%s:%d: %s --from=%s (no stage or build context has that name)", build_df_name (b),
+                             in->line, builder_keyword_name (in->keyword), from);
   if (n->layout != NULL && build_named_image (b, n, err) < 0)
     return hoist_error_wrap (err, "%s:%d", build_df_name (b), in->line);
   return 0;
@@ -434,11 +476,8 @@ build_check_sources (struct build *b, struct hoist_error **err)
       if (strcmp (st->base, "scratch") != 0 && st->base_stage < 0)
         {
           struct build_named *n = build_named_find (b, st->base);
-          if (n == NULL)
-            return hoist_error_set_status (err, ENOTSUP,
-                                           "%s:%d: FROM '%s': pulling images from registries is not supported yet "
-                                           "(hint: --build-context %s=oci-layout:///path)",
-                                           build_df_name (b), st->line, st->base, st->base);
+          if (n == NULL && pull_named (b, st->base, &n, err) < 0)
+            return hoist_error_wrap (err, "%s:%d: FROM '%s'", build_df_name (b), st->line, st->base);
           if (build_named_image (b, n, err) < 0)
             return hoist_error_wrap (err, "%s:%d: FROM '%s'", build_df_name (b), st->line, st->base);
         }
@@ -460,7 +499,7 @@ build_check_sources (struct build *b, struct hoist_error **err)
 /* ---- Starting a stage ------------------------------------------------------------------ */
 
 void
-build_host_platform (char **os, char **arch, char **variant)
+builder_host_platform (char **os, char **arch, char **variant)
 {
   static const struct
   {
@@ -517,7 +556,7 @@ stage_from_image (struct build_stage *s, const struct build_stage *img, struct h
 }
 
 void
-build_split_platform (const char *p, char **os, char **arch, char **variant)
+builder_platform_split (const char *p, char **os, char **arch, char **variant)
 {
   const char *s1 = strchr (p, '/');
   const char *s2 = s1 != NULL ? strchr (s1 + 1, '/') : NULL;
@@ -534,7 +573,7 @@ stage_scratch (struct build *b, struct build_stage *s)
   char *os = NULL, *arch = NULL, *variant = NULL;
 
   if (s->stage->platform != NULL)
-    build_split_platform (s->stage->platform, &os, &arch, &variant);
+    builder_platform_split (s->stage->platform, &os, &arch, &variant);
   s->cfg = builder_image_config_new (os != NULL ? os : b->os, arch != NULL ? arch : b->arch);
   if (os == NULL && b->variant != NULL)
     s->cfg->variant = hoist_xstrdup (b->variant);

@@ -257,3 +257,19 @@ builder_home_dir (char **out, struct hoist_error **err)
     }
   return hoist_error_set_status (err, ENOENT, "cannot find hoist's home: set HOIST_HOME (or HOME)");
 }
+
+int
+builder_home_store (bool create, char **home, struct builder_store **out, struct hoist_error **err)
+{
+  cleanup_free char *h = NULL;
+  cleanup_free char *dir = NULL;
+
+  if (builder_home_dir (&h, err) < 0)
+    return -1;
+  dir = hoist_xasprintf ("%s/store", h);
+  if (builder_store_open (dir, create, out, err) < 0)
+    return -1;
+  if (home != NULL)
+    *home = steal_pointer (&h);
+  return 0;
+}

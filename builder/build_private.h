@@ -141,6 +141,7 @@ struct build_named
   char *ref;    /* tag or digest in the layout; NULL: "latest" or the only one */
   struct builder_context *ctx;  /* the directory, opened on first use */
   struct build_stage *image;    /* the layout's image, loaded on first use */
+  char *pulled;                 /* a registry image: the name it was pulled by */
 };
 
 struct build
@@ -235,10 +236,7 @@ int build_stage_start (struct build *b, size_t si, char ***triggers, struct hois
  * any step runs. */
 int build_check_sources (struct build *b, struct hoist_error **err) HOIST_WUR;
 void build_stage_release (struct build_stage *s);
-/* The host's platform, as OCI names it. */
-void build_host_platform (char **os, char **arch, char **variant);
 /* Split "os/arch[/variant]" (a missing arch is amd64, a missing variant
  * NULL); all three are the caller's. */
-void build_split_platform (const char *p, char **os, char **arch, char **variant);
 
 #endif

@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "common/common.h"
+#include "registry/registry.h"
 
 /* ---------------------------------------------------------------------
  * Dockerfile front end
@@ -909,6 +910,10 @@ struct builder_platform
 };
 
 void builder_platform_free (struct builder_platform *p);
+/* Whether P is OS/ARCH and, when both name one, VARIANT.  P may be NULL
+ * (no match). */
+bool builder_platform_matches (const struct builder_platform *p, const char *os, const char *arch,
+                               const char *variant);
 struct builder_platform *builder_platform_copy (const struct builder_platform *p);
 
 /* An OCI content descriptor.  Every pointer is owned by the descriptor
@@ -1331,6 +1336,8 @@ struct builder_build_opts
   /* "os/arch[/variant]" for stages without FROM --platform; NULL: the
    * host's. */
   const char *platform;
+  /* How bases are pulled from registries; NULL: the defaults. */
+  const struct registry_opts *registry;
   builder_progress_fn progress; /* NULL: no progress */
   void *progress_data;
 };
@@ -1344,6 +1351,7 @@ struct builder_build_result
   size_t n_layers;
   size_t steps_cached; /* steps answered from the step cache */
   size_t steps_run;    /* steps that ran */
+  char **bases;        /* the registry images pulled, as named; NULL when none */
 };
 
 /* Run OPTS->plan.  On success RES (initialised here; release it with
@@ -1393,5 +1401,77 @@ int builder_output_write (struct builder_store *store, const struct builder_desc
 /* HOIST_HOME, else $XDG_DATA_HOME/hoist, else $HOME/.local/share/hoist.
  * The caller owns the result.  Fails when none of them is set. */
 int builder_home_dir (char **out, struct hoist_error **err) HOIST_WUR;
+/* Open hoist's own store, HOME/store (created when CREATE); *HOME (when
+ * not NULL) gets the home directory.  Both are the caller's. */
+int builder_home_store (bool create, char **home, struct builder_store **out, struct hoist_error **err) HOIST_WUR;
+
+/* ---------------------------------------------------------------------
+ * Push: an image of the store to a registry
+ * ------------------------------------------------------------------- */
+
+struct builder_push_opts
+{
+  struct registry_opts registry;
+  bool quiet; /* no progress lines */
+  /* Images (names, as in FROM) whose blobs the registry may already hold:
+   * a blob is mounted from the first one on the destination's registry
+   * rather than uploaded, when the registry agrees.  NULL-terminated. */
+  char *const *mount_from;
+};
+
+struct builder_push_result
+{
+  char digest[HOIST_DIGEST_STR_SIZE]; /* of the manifest or index pushed */
+  size_t blobs_pushed;
+  size_t blobs_skipped; /* the repository had them */
+  size_t blobs_mounted; /* linked from another repository of the registry */
+  int64_t bytes_pushed;
+};
+
+/* Push TAG of STORE to DEST ("host/repo:tag", docker's normalisation):
+ * blobs the repository lacks, the manifests an index holds, then the
+ * root under DEST's tag (or its digest, which must be TAG's).  Progress
+ * lines go to the log's print channel unless quiet. */
+int builder_push (struct builder_store *store, const char *tag, const char *dest, const struct builder_push_opts *o,
+                  struct builder_push_result *res, struct hoist_error **err) HOIST_WUR;
+
+/* The host's platform, as OCI names it. */
+void builder_host_platform (char **os, char **arch, char **variant);
+/* Split "os/arch[/variant]" (a missing arch is amd64, a missing variant
+ * NULL); all three are the caller's. */
+void builder_platform_split (const char *p, char **os, char **arch, char **variant);
+
+/* Pull: an image from a registry into the store. */
+struct builder_pull_opts
+{
+  struct registry_opts registry;
+  const char *os; /* the platform to pick from an index: "linux" */
+  const char *arch; /* "amd64" */
+  const char *variant; /* "v8", or NULL: any */
+  bool quiet;
+  bool documents_only; /* the manifests and the config, not the layers */
+};
+
+struct builder_pull_result
+{
+  struct builder_descriptor root;     /* what the name points at: a manifest or an index */
+  struct builder_descriptor manifest; /* the platform's manifest (ROOT when that is one) */
+  size_t blobs_pulled;
+  size_t blobs_present; /* already in the store */
+  int64_t bytes_pulled;
+};
+
+/* Pull NAME (docker's normalisation; a tag or a digest) into STORE: the
+ * root document, the platform's manifest, its config and layers, each
+ * checked against its digest.  Nothing is tagged.  RES is the caller's to
+ * release (builder_pull_result_release) on success. */
+int builder_pull (struct builder_store *store, const char *name, const struct builder_pull_opts *o,
+                  struct builder_pull_result *res, struct hoist_error **err) HOIST_WUR;
+void builder_pull_result_release (struct builder_pull_result *res);
+
+/* The same for the image IMAGE (a manifest or index in STORE). */
+int builder_push_image (struct builder_store *store, const struct builder_descriptor *image, const char *dest,
+                        const struct builder_push_opts *o, struct builder_push_result *res,
+                        struct hoist_error **err) HOIST_WUR;
 
 #endif

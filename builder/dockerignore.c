@@ -230,38 +230,6 @@ ignore_freep (struct builder_ignore **ig)
 }
 #define cleanup_ignore __attribute__ ((cleanup (ignore_freep)))
 
-/* A pattern as an error message shows it: at most QUOTE_MAX bytes, control
- * bytes as \xNN, so that a hostile line cannot garble a terminal or log. */
-static char *
-quote_for_error (const char *s, size_t n)
-{
-  static const char hex[] = "0123456789abcdef";
-  size_t shown = n < QUOTE_MAX ? n : QUOTE_MAX, w = 0;
-  char *out = hoist_xmalloc (shown * 4 + 4);
-
-  for (size_t i = 0; i < shown; i++)
-    {
-      unsigned char c = (unsigned char) s[i];
-
-      if (c < 0x20 || c == 0x7F)
-        {
-          out[w++] = '\\';
-          out[w++] = 'x';
-          out[w++] = hex[c >> 4];
-          out[w++] = hex[c & 0xF];
-        }
-      else
-        out[w++] = (char) c;
-    }
-  if (shown < n)
-    {
-      memcpy (out + w, "...", 3);
-      w += 3;
-    }
-  out[w] = '\0';
-  return out;
-}
-
 /* A line of the file, as read, for error messages. */
 struct ig_line
 {
@@ -273,7 +241,7 @@ struct ig_line
 static int
 bad_pattern (const struct ig_line *line, const char *why, struct hoist_error **err)
 {
-  cleanup_free char *quoted = quote_for_error (line->text, line->len);
+  cleanup_free char *quoted = hoist_quote (line->text, line->len, QUOTE_MAX, 0);
 
   return hoist_error_set (err, 0, "'.dockerignore' line %u: bad pattern '%s': %s", line->number, quoted, why);
 }

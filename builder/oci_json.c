@@ -566,6 +566,14 @@ builder_media_type_is_index (const char *media_type)
 
 /* ---- Platforms and descriptors ---------------------------------------- */
 
+bool
+builder_platform_matches (const struct builder_platform *p, const char *os, const char *arch, const char *variant)
+{
+  if (p == NULL || strcmp (p->os, os) != 0 || strcmp (p->architecture, arch) != 0)
+    return false;
+  return variant == NULL || p->variant == NULL || strcmp (p->variant, variant) == 0;
+}
+
 void
 builder_platform_free (struct builder_platform *p)
 {

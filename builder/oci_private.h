@@ -111,10 +111,13 @@ char *oci_blob_path (const char *digest, struct hoist_error **err);
 
 /* The blobs one image reaches, children before the documents that name
  * them, each once. */
+#define OCI_MEDIA_TYPE_MAX 255 /* RFC 6838: 127 + '/' + 127 */
+
 struct oci_blob_ref
 {
   char digest[HOIST_DIGEST_STR_SIZE];
   int64_t size;
+  char media_type[OCI_MEDIA_TYPE_MAX + 1]; /* as the descriptor says; "" when it says none */
 };
 
 struct oci_blob_list

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -42,7 +43,7 @@ struct walk
 };
 
 static int
-list_add (struct walk *w, const char *digest, int64_t size, struct hoist_error **err)
+list_add (struct walk *w, const char *digest, int64_t size, const char *media_type, struct hoist_error **err)
 {
   struct oci_blob_list *l = w->list;
 
@@ -51,6 +52,8 @@ list_add (struct walk *w, const char *digest, int64_t size, struct hoist_error *
   l->items = hoist_xreallocarray (l->items, l->n + 1, sizeof (*l->items));
   memcpy (l->items[l->n].digest, digest, HOIST_DIGEST_STR_SIZE);
   l->items[l->n].size = size;
+  /* Longer ones are no media type hoist acts on: cut, they stay unknown. */
+  snprintf (l->items[l->n].media_type, sizeof l->items[l->n].media_type, "%s", media_type != NULL ? media_type : "");
   l->n++;
   return 0;
 }
@@ -78,7 +81,7 @@ walk_manifest (struct walk *w, const json_t *doc, struct hoist_error **err)
 
   if (builder_manifest_from_json (doc, &m, err) < 0)
     return -1;
-  ret = list_add (w, m->config.digest, m->config.size, err);
+  ret = list_add (w, m->config.digest, m->config.size, m->config.media_type, err);
   for (size_t i = 0; ret == 0 && i < m->n_layers; i++)
     {
       const struct builder_descriptor *l = &m->layers[i];
@@ -86,7 +89,7 @@ walk_manifest (struct walk *w, const json_t *doc, struct hoist_error **err)
        * any layout or registry hoist writes to: copy it only if present. */
       if (l->urls != NULL && l->urls[0] != NULL && !builder_store_has_blob (w->store, l->digest))
         continue;
-      ret = list_add (w, l->digest, l->size, err);
+      ret = list_add (w, l->digest, l->size, l->media_type, err);
     }
   builder_manifest_free (m);
   return ret;
@@ -129,7 +132,7 @@ walk_descriptor (struct walk *w, const struct builder_descriptor *d, int depth, 
     }
   /* Anything else an index names (attestation blobs, unknown types) is
    * copied as it is. */
-  return list_add (w, d->digest, d->size, err);
+  return list_add (w, d->digest, d->size, d->media_type, err);
 }
 
 static int

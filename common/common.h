@@ -147,6 +147,19 @@ void hoist_buf_freep (struct hoist_buf *b);
 #define cleanup_buf __attribute__ ((cleanup (hoist_buf_freep)))
 
 /* ---------------------------------------------------------------------
+ * Quoting outside input in messages
+ * ------------------------------------------------------------------- */
+
+/* Escape bytes above 0x7F too (for input that must be ASCII when valid). */
+#define HOIST_QUOTE_ASCII 1u
+
+/* The N bytes at S as an error message may show them: at most MAX bytes
+ * (then "..."), control bytes (and with HOIST_QUOTE_ASCII anything outside
+ * printable ASCII) as \xNN, so hostile input cannot garble a terminal or
+ * a log.  Owned by the caller. */
+char *hoist_quote (const char *s, size_t n, size_t max, unsigned flags);
+
+/* ---------------------------------------------------------------------
  * UTF-8
  * ------------------------------------------------------------------- */
 

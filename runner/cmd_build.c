@@ -27,7 +27,11 @@ build_usage (FILE *out)
            "      --platform P             target platform, e.g. linux/amd64\n"
            "      --label K=V              set an image label; may repeat\n"
            "      --no-cache               do not use the build cache\n"
-           "      --push                   push the image to its registry (needs -t)\n"
+           "      --push                   push the image to the registry of each -t name\n"
+           "      --creds USER[:PASS]      registry credentials for --push (default: config.json)\n"
+           "      --tls-verify=BOOL        false: accept any certificate, or plain HTTP\n"
+           "      --ca-file FILE           trust the CA certificates in FILE\n"
+           "      --retry N                retries of a failed registry request (default 4)\n"
            "  -o, --output SPEC            type=oci,dest=DIR or dest=FILE.tar\n"
            "      --build-context N=SRC    extra named context: oci-layout:///path[:tag] or a directory\n"
            "      --compression ALGO       layer compression: gzip (default), zstd or none\n"
@@ -40,7 +44,7 @@ build_usage (FILE *out)
            "~/.local/share/hoist/store), tagged with -t; 'hoist images' lists it.  With -o it\n"
            "is written there instead, named with -t.  SOURCE_DATE_EPOCH sets every time in\n"
            "the image; HOIST_SOURCE and HOIST_REVISION set the org.opencontainers.image.source\n"
-           "and .revision labels.  Not built yet: RUN steps, registry bases, --push (exit 3).\n");
+           "and .revision labels.  Not built yet: RUN steps, registry bases (exit 3).\n");
 }
 
 struct build_flags
@@ -60,6 +64,7 @@ struct build_flags
   const char *threads;
   bool no_cache;
   bool push;
+  struct registry_opts registry;
 };
 
 static void
@@ -92,6 +97,7 @@ build_flags_parse (struct build_flags *f, int argc, char **argv, int *exit_code)
     { "compression", required_argument, NULL, 'C' },
     { "compression-level", required_argument, NULL, 'L' },
     { "compression-threads", required_argument, NULL, 'j' },
+    RUNNER_REGISTRY_OPTIONS,
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
@@ -124,6 +130,13 @@ build_flags_parse (struct build_flags *f, int argc, char **argv, int *exit_code)
       case ':':
         *exit_code = runner_usage_error ("build", "option '%s' needs a value", argv[optind - 1]);
         return -1;
+      case RUNNER_OPT_CREDS:
+      case RUNNER_OPT_TLS_VERIFY:
+      case RUNNER_OPT_CA_FILE:
+      case RUNNER_OPT_RETRIES:
+        if ((*exit_code = runner_registry_flag ("build", c, optarg, &f->registry)) != 0)
+          return -1;
+        break;
       default:
         *exit_code = runner_usage_error ("build", "unknown option '%s'", argv[optind - 1]);
         return -1;
@@ -142,8 +155,6 @@ build_flags_parse (struct build_flags *f, int argc, char **argv, int *exit_code)
 static int
 build_refuse_unbuilt (const struct build_flags *f)
 {
-  if (f->push)
-    return runner_fail (HOIST_EXIT_UNSUPPORTED, "--push is not supported yet: the registry client is not built");
   if (f->platform != NULL && strchr (f->platform, ',') != NULL)
     return runner_fail (HOIST_EXIT_UNSUPPORTED, "several platforms are not supported yet: build one platform at a time");
   return 0;
@@ -368,13 +379,31 @@ static int
 build_store (struct build_run *r)
 {
   struct hoist_error *err = NULL;
-  cleanup_free char *dir = NULL;
 
-  if (builder_home_dir (&r->home, &err) < 0)
+  if (builder_home_store (true, &r->home, &r->store, &err) < 0)
     return runner_fail_error (err);
-  dir = hoist_xasprintf ("%s/store", r->home);
-  if (builder_store_open (dir, true, &r->store, &err) < 0)
-    return runner_fail_error (err);
+  return 0;
+}
+
+/* Push IMAGE to every -t name, in order; the first failure stops. */
+static int
+build_push (const struct build_flags *f, struct build_run *r, const struct builder_descriptor *image,
+            char *const *bases, bool quiet)
+{
+  struct builder_push_opts o = { .registry = f->registry, .quiet = quiet, .mount_from = bases };
+
+  for (size_t i = 0; r->tags != NULL && r->tags[i] != NULL; i++)
+    {
+      struct builder_push_result res;
+      struct hoist_error *err = NULL;
+
+      if (builder_push_image (r->store, image, r->tags[i], &o, &res, &err) < 0)
+        {
+          hoist_error_wrap (&err, "cannot push '%s'", r->tags[i]);
+          runner_fail_error (err);
+          return -1;
+        }
+    }
   return 0;
 }
 
@@ -396,6 +425,7 @@ build_execute (const struct build_flags *f, struct build_run *r)
   o->build_args = f->build_args;
   o->no_cache = f->no_cache;
   o->platform = f->platform;
+  o->registry = &f->registry;
   o->progress = progress_print;
   o->progress_data = &po;
   if (builder_build (o, &res, &err) < 0)
@@ -413,6 +443,11 @@ build_execute (const struct build_flags *f, struct build_run *r)
         }
       hoist_log_print ("\nhoist: built %s (%zu layers, %zu steps cached, %zu run)%s", res.manifest.digest,
                        res.n_layers, res.steps_cached, res.steps_run, tags ? tags : "");
+    }
+  if (f->push && build_push (f, r, &res.manifest, res.bases, po.quiet) < 0)
+    {
+      builder_build_result_release (&res);
+      return HOIST_EXIT_FAILURE;
     }
   builder_build_result_release (&res);
   return HOIST_EXIT_OK;

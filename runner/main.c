@@ -10,7 +10,12 @@
 static const struct runner_command commands[] = {
   { "build", "build an image from a Dockerfile and a context", runner_cmd_build },
   { "images", "list the images in hoist's store", runner_cmd_images },
+  { "inspect", "show an image of a registry as JSON", runner_cmd_inspect },
+  { "login", "store registry credentials in docker's config.json", runner_cmd_login },
+  { "logout", "remove registry credentials from docker's config.json", runner_cmd_logout },
   { "parse", "print the build plan of a Dockerfile as JSON", runner_cmd_parse },
+  { "pull", "pull an image from a registry into hoist's store", runner_cmd_pull },
+  { "push", "push an image to a registry", runner_cmd_push },
   { "version", "print version, git commit and build date", runner_cmd_version },
 };
 

@@ -4,6 +4,7 @@
 #define HOIST_RUNNER_H
 
 #include "common/common.h"
+#include "registry/registry.h"
 
 /* Exit codes, documented in `hoist --help` and hoist(1). */
 enum
@@ -25,6 +26,37 @@ int runner_cmd_version (int argc, char **argv);
 int runner_cmd_parse (int argc, char **argv);
 int runner_cmd_build (int argc, char **argv);
 int runner_cmd_images (int argc, char **argv);
+int runner_cmd_push (int argc, char **argv);
+int runner_cmd_pull (int argc, char **argv);
+int runner_cmd_inspect (int argc, char **argv);
+int runner_cmd_login (int argc, char **argv);
+int runner_cmd_logout (int argc, char **argv);
+
+/* The registry flags push and build share (getopt codes above any char). */
+enum
+{
+  RUNNER_OPT_CREDS = 0x100,
+  RUNNER_OPT_TLS_VERIFY,
+  RUNNER_OPT_CA_FILE,
+  RUNNER_OPT_RETRIES,
+};
+
+/* Their getopt_long entries, for a command's option table (needs getopt.h). */
+/* clang-format off */
+#define RUNNER_REGISTRY_OPTIONS                                                                \
+  { "creds", required_argument, NULL, RUNNER_OPT_CREDS },                                      \
+  { "tls-verify", optional_argument, NULL, RUNNER_OPT_TLS_VERIFY },                            \
+  { "ca-file", required_argument, NULL, RUNNER_OPT_CA_FILE },                                  \
+  { "retry", required_argument, NULL, RUNNER_OPT_RETRIES }
+/* clang-format on */
+
+/* Apply registry flag C (a RUNNER_OPT_*) with ARG to O.  Returns 0, or
+ * the exit code of the usage error it printed. */
+int runner_registry_flag (const char *cmd, int c, const char *arg, struct registry_opts *o);
+
+/* true/false/1/0, or NULL (a bare --flag) for true.  Returns 0, or the
+ * exit code of the usage error it printed. */
+int runner_parse_bool (const char *cmd, const char *flag, const char *v, bool *out);
 
 /* Print "hoist: error: MSG" (through the masker) and return EXIT. */
 int runner_fail (int exit_code, const char *fmt, ...) HOIST_PRINTF (2, 3);

@@ -67,8 +67,17 @@ mkdir -p "$tmp/ctx"
 printf 'FROM scratch\nCOPY a /a\n' >"$tmp/ctx/Dockerfile"
 run "build --push without a tag" 2 build --push "$tmp/ctx"
 expect_in err "--push needs an image name" "push without tag says what to add"
-run "build --push is refused until the registry client exists" 3 build --push -t localhost:5000/x:1 "$tmp/ctx"
-expect_in err "--push is not supported yet" "push refusal is explicit"
+echo a >"$tmp/ctx/a"
+HOIST_HOME="$tmp/home" run "build --push to a closed port fails" 1 build --push --retry 0 -t 127.0.0.1:1/x:1 "$tmp/ctx"
+expect_in err "cannot reach registry 127.0.0.1:1" "the unreachable registry is named"
+run "push --help" 0 push --help
+run "push needs SRC" 2 push
+HOIST_HOME="$tmp/home" run "push of an image not in the store" 1 push nothere:1
+expect_in err "nothere:1" "the missing image is named"
+run "push --tls-verify checks its value" 2 push --tls-verify=maybe x:1
+run "login needs --password-stdin" 2 login -u me example.com
+run "pull needs a name" 2 pull
+run "inspect --platform needs OS/ARCH" 2 inspect --platform amd64 x
 run "build -o to a registry is refused until the registry client exists" 3 build -o type=registry "$tmp/ctx"
 expect_in err "output type 'registry' is not supported yet" "output refusal names the missing capability"
 run "build --progress checks its value" 2 build --progress fancy "$tmp/ctx"

@@ -5,7 +5,7 @@ set -eu
 : "${HOIST_SRCDIR:?run through make check}"
 : "${HOIST_BUILDDIR:?run through make check}"
 status=0
-for target in dockerfile dockerignore; do
+for target in ${HOIST_FUZZ_TARGETS:-dockerfile dockerignore}; do
   if "$HOIST_BUILDDIR/tests/fuzz/replay_$target" "$HOIST_SRCDIR/tests/fuzz/corpus/$target"; then
     echo "ok - fuzz corpus $target"
   else

@@ -1,0 +1,217 @@
+/* push.c — an image of the local store to a registry, in the order the
+ * distribution spec needs: every blob (layers, configs, any other blob an
+ * index names), then the manifests an index holds (by digest), then the
+ * root manifest or index under the tag.  A blob the repository already
+ * has (HEAD) is not sent.  Documents are sent as the exact bytes of the
+ * store, checked against their digest first; blobs stream from the
+ * store's files (registry_blob_push reads them with pread). */
+#define BUILDER_INTERNAL
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "builder/oci_private.h"
+#include "registry/registry.h"
+
+static double
+now_s (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
+}
+
+static void
+format_size (int64_t n, char *out, size_t cap)
+{
+  if (n >= 1000 * 1000)
+    snprintf (out, cap, "%.1f MB", (double) n / 1e6);
+  else if (n >= 1000)
+    snprintf (out, cap, "%.1f kB", (double) n / 1e3);
+  else
+    snprintf (out, cap, "%lld B", (long long) n);
+}
+
+/* The bytes of document REF into OUT (initialised by the caller), checked
+ * against its digest. */
+static int
+read_document (struct builder_store *store, const struct oci_blob_ref *ref, struct hoist_buf *out,
+               struct hoist_error **err)
+{
+  cleanup_close int fd = -1;
+  char got[HOIST_DIGEST_STR_SIZE];
+  int64_t size;
+
+  if (builder_store_blob_open (store, ref->digest, &fd, &size, err) < 0)
+    return -1;
+  if (size > (int64_t) BUILDER_JSON_BLOB_MAX)
+    return hoist_error_set_status (err, E2BIG, "manifest %s is larger than %u bytes", ref->digest,
+                                   (unsigned) BUILDER_JSON_BLOB_MAX);
+  if (hoist_buf_read_fd (out, fd, err) < 0)
+    return hoist_error_wrap (err, "cannot read manifest %s", ref->digest);
+  if (hoist_sha256_digest (out->data, out->len, got, err) < 0)
+    return -1;
+  if (strcmp (got, ref->digest) != 0)
+    return hoist_error_set_status (err, EBADMSG, "manifest %s in '%s' is corrupt: its content hashes to '%s'",
+                                   ref->digest, builder_store_path (store), got);
+  return 0;
+}
+
+/* The repository of O->mount_from on DEST's registry, other than DEST's
+ * own, or NULL.  Owned by the caller. */
+static char *
+mount_source (const struct builder_push_opts *o, const struct registry_ref *dest)
+{
+  for (size_t i = 0; o->mount_from != NULL && o->mount_from[i] != NULL; i++)
+    {
+      struct registry_ref r;
+      char *path = NULL;
+
+      if (registry_ref_parse (o->mount_from[i], &r, NULL) < 0)
+        continue;
+      if (strcmp (r.domain, dest->domain) == 0 && strcmp (r.path, dest->path) != 0)
+        path = hoist_xstrdup (r.path);
+      registry_ref_release (&r);
+      if (path != NULL)
+        return path;
+    }
+  return NULL;
+}
+
+static int
+push_blob (struct builder_store *store, struct registry_client *rc, const struct oci_blob_ref *ref,
+           const char *mount_from, const struct builder_push_opts *o, struct builder_push_result *res,
+           struct hoist_error **err)
+{
+  cleanup_close int fd = -1;
+  char size[32];
+  double t0 = now_s ();
+  int64_t have;
+  int r;
+
+  format_size (ref->size, size, sizeof size);
+  r = registry_blob_exists (rc, ref->digest, err);
+  if (r < 0)
+    return -1;
+  if (r == 1)
+    {
+      if (!o->quiet)
+        hoist_log_print ("blob %.19s %s: already there", ref->digest, size);
+      res->blobs_skipped++;
+      return 0;
+    }
+  if (builder_store_blob_open (store, ref->digest, &fd, &have, err) < 0)
+    return -1;
+  if (have != ref->size)
+    return hoist_error_set_status (err, EBADMSG, "blob %s is %lld bytes but its descriptor says %lld", ref->digest,
+                                   (long long) have, (long long) ref->size);
+  r = registry_blob_push (rc, ref->digest, ref->size, fd, mount_from, err);
+  if (r < 0)
+    return -1;
+  if (r == 1)
+    res->blobs_mounted++;
+  else
+    {
+      res->blobs_pushed++;
+      res->bytes_pushed += ref->size;
+    }
+  if (!o->quiet)
+    {
+      double dt = now_s () - t0;
+
+      hoist_log_print ("blob %.19s %s: %s in %.2f s%s", ref->digest, size, r == 1 ? "mounted" : "pushed", dt, "");
+    }
+  return 0;
+}
+
+int
+builder_push_image (struct builder_store *store, const struct builder_descriptor *image, const char *dest,
+                    const struct builder_push_opts *o, struct builder_push_result *res, struct hoist_error **err)
+{
+  const struct builder_descriptor desc = *image; /* a shallow copy, for the short name */
+  struct registry_ref ref = { 0 };
+  struct registry_client *rc = NULL;
+  struct oci_blob_list blobs = { 0 };
+  cleanup_free char *full = NULL;
+  cleanup_free char *mount = NULL;
+  const char *reference;
+  int ret;
+
+  memset (res, 0, sizeof *res);
+  ret = registry_ref_parse (dest, &ref, err);
+  if (ret == 0)
+    ret = registry_client_new (&ref, &o->registry, &rc, err);
+  if (ret == 0)
+    {
+      registry_client_will_push (rc);
+      ret = oci_collect_blobs (store, &desc, &blobs, err);
+    }
+  full = ret == 0 ? registry_ref_string (&ref) : NULL;
+  mount = ret == 0 ? mount_source (o, &ref) : NULL;
+  reference = ref.tag != NULL ? ref.tag : ref.digest;
+  if (ret == 0 && ref.digest != NULL && strcmp (ref.digest, desc.digest) != 0)
+    ret = hoist_error_set_status (err, EINVAL, "'%s' names digest %s, but the image is %s", dest, ref.digest,
+                                  desc.digest);
+  for (size_t i = 0; ret == 0 && i < blobs.n; i++)
+    {
+      const struct oci_blob_ref *b = &blobs.items[i];
+      bool document = builder_media_type_is_manifest (b->media_type) || builder_media_type_is_index (b->media_type);
+      bool root = strcmp (b->digest, desc.digest) == 0;
+
+      if (root)
+        continue; /* last, under the tag */
+      if (!document)
+        ret = push_blob (store, rc, b, mount, o, res, err);
+      else
+        {
+          cleanup_buf struct hoist_buf bytes;
+
+          hoist_buf_init (&bytes, BUILDER_JSON_BLOB_MAX);
+          ret = read_document (store, b, &bytes, err);
+          if (ret == 0)
+            ret = registry_manifest_put (rc, b->digest, b->media_type, bytes.data, bytes.len, NULL, err);
+        }
+    }
+  if (ret == 0)
+    {
+      cleanup_buf struct hoist_buf bytes;
+      struct oci_blob_ref root = { .size = desc.size };
+
+      hoist_buf_init (&bytes, BUILDER_JSON_BLOB_MAX);
+      memcpy (root.digest, desc.digest, HOIST_DIGEST_STR_SIZE);
+      ret = read_document (store, &root, &bytes, err);
+      if (ret == 0)
+        ret = registry_manifest_put (rc, reference, desc.media_type, bytes.data, bytes.len, NULL, err);
+      if (ret == 0)
+        {
+          memcpy (res->digest, desc.digest, HOIST_DIGEST_STR_SIZE);
+          if (!o->quiet)
+            hoist_log_print ("pushed %s@%s", full, desc.digest);
+        }
+    }
+  oci_blob_list_release (&blobs);
+  registry_client_free (rc);
+  registry_ref_release (&ref);
+  return ret;
+}
+
+int
+builder_push (struct builder_store *store, const char *tag, const char *dest, const struct builder_push_opts *o,
+              struct builder_push_result *res, struct hoist_error **err)
+{
+  struct builder_descriptor desc;
+  int ret;
+
+  if (builder_store_resolve (store, tag, &desc, err) < 0)
+    return hoist_error_wrap (err, "cannot push '%s'", tag);
+  ret = builder_push_image (store, &desc, dest, o, res, err);
+  builder_descriptor_release (&desc);
+  if (ret < 0)
+    return hoist_error_wrap (err, "cannot push '%s' to '%s'", tag, dest);
+  return 0;
+}
