@@ -413,37 +413,28 @@ write_manifest (struct build *b, struct build_stage *s, struct builder_build_res
   return ret;
 }
 
+struct publish_note
+{
+  struct build *b;
+  unsigned id;
+};
+
+static void
+publish_note (void *ctx, const char *line)
+{
+  struct publish_note *n = ctx;
+
+  build_progress_log (n->b, n->id, "%s", line);
+}
+
 /* Tags and outputs, once the image is whole. */
 static int
 publish (struct build *b, unsigned id, const struct builder_descriptor *desc, struct hoist_error **err)
 {
   const struct builder_build_opts *o = b->opts;
-  char *const *tags = o->tags;
+  struct publish_note note = { b, id };
 
-  if (o->n_outputs == 0)
-    {
-      for (size_t i = 0; tags != NULL && tags[i] != NULL; i++)
-        {
-          if (builder_store_tag (b->store, tags[i], desc, err) < 0)
-            return -1;
-          build_progress_log (b, id, "naming to %s done", tags[i]);
-        }
-      return 0;
-    }
-  for (size_t i = 0; i < o->n_outputs; i++)
-    {
-      const struct builder_output *out = &o->outputs[i];
-      size_t n = out->type == BUILDER_OUTPUT_OCI_ARCHIVE || tags == NULL ? 1 : hoist_strv_len (tags);
-      for (size_t t = 0; t < n; t++)
-        {
-          const char *tag = tags != NULL ? tags[t] : "latest";
-          if (builder_output_write (b->store, desc, out, tag, err) < 0)
-            return -1;
-          build_progress_log (b, id, "exporting to oci %s %s as %s done",
-                              out->type == BUILDER_OUTPUT_OCI_ARCHIVE ? "archive" : "layout", out->dest, tag);
-        }
-    }
-  return 0;
+  return builder_publish (b->store, desc, o->tags, o->outputs, o->n_outputs, publish_note, &note, err);
 }
 
 static int

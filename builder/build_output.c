@@ -231,6 +231,45 @@ builder_output_write (struct builder_store *store, const struct builder_descript
   return ret;
 }
 
+int
+builder_publish (struct builder_store *store, const struct builder_descriptor *desc, char *const *tags,
+                 const struct builder_output *outputs, size_t n_outputs, void (*note) (void *ctx, const char *line),
+                 void *ctx, struct hoist_error **err)
+{
+  if (n_outputs == 0)
+    {
+      for (size_t i = 0; tags != NULL && tags[i] != NULL; i++)
+        {
+          cleanup_free char *line = hoist_xasprintf ("naming to %s done", tags[i]);
+
+          if (builder_store_tag (store, tags[i], desc, err) < 0)
+            return -1;
+          if (note != NULL)
+            note (ctx, line);
+        }
+      return 0;
+    }
+  for (size_t i = 0; i < n_outputs; i++)
+    {
+      const struct builder_output *out = &outputs[i];
+      size_t n = out->type == BUILDER_OUTPUT_OCI_ARCHIVE || tags == NULL ? 1 : hoist_strv_len (tags);
+
+      for (size_t t = 0; t < n; t++)
+        {
+          const char *tag = tags != NULL ? tags[t] : "latest";
+          cleanup_free char *line = hoist_xasprintf (
+              "exporting to oci %s %s as %s done", out->type == BUILDER_OUTPUT_OCI_ARCHIVE ? "archive" : "layout",
+              out->dest, tag);
+
+          if (builder_output_write (store, desc, out, tag, err) < 0)
+            return -1;
+          if (note != NULL)
+            note (ctx, line);
+        }
+    }
+  return 0;
+}
+
 /* ---- Home ------------------------------------------------------------------------------ */
 
 int

@@ -1398,6 +1398,13 @@ void builder_output_release (struct builder_output *out);
 int builder_output_write (struct builder_store *store, const struct builder_descriptor *desc,
                           const struct builder_output *out, const char *tag, struct hoist_error **err) HOIST_WUR;
 
+/* Name the image DESC of STORE: with no outputs, tag it in STORE with
+ * each of TAGS; else write it to each output (named with each tag, or
+ * "latest").  NOTE (may be NULL) hears a line for each. */
+int builder_publish (struct builder_store *store, const struct builder_descriptor *desc, char *const *tags,
+                     const struct builder_output *outputs, size_t n_outputs,
+                     void (*note) (void *ctx, const char *line), void *ctx, struct hoist_error **err) HOIST_WUR;
+
 /* HOIST_HOME, else $XDG_DATA_HOME/hoist, else $HOME/.local/share/hoist.
  * The caller owns the result.  Fails when none of them is set. */
 int builder_home_dir (char **out, struct hoist_error **err) HOIST_WUR;

@@ -24,7 +24,7 @@ build_usage (FILE *out)
            "  -t, --tag NAME[:TAG]         name the image; may repeat\n"
            "      --build-arg K[=V]        set a build-time variable; may repeat\n"
            "      --target STAGE           build up to this stage\n"
-           "      --platform P             target platform, e.g. linux/amd64\n"
+           "      --platform P[,P...]      target platform(s), e.g. linux/amd64,linux/arm64 (an index)\n"
            "      --label K=V              set an image label; may repeat\n"
            "      --no-cache               do not use the build cache\n"
            "      --push                   push the image to the registry of each -t name\n"
@@ -155,8 +155,6 @@ build_flags_parse (struct build_flags *f, int argc, char **argv, int *exit_code)
 static int
 build_refuse_unbuilt (const struct build_flags *f)
 {
-  if (f->platform != NULL && strchr (f->platform, ',') != NULL)
-    return runner_fail (HOIST_EXIT_UNSUPPORTED, "several platforms are not supported yet: build one platform at a time");
   return 0;
 }
 
@@ -250,6 +248,7 @@ struct build_run
   struct builder_dockerfile *df;
   struct builder_plan *plan;
   char *dockerfile;
+  char **platforms; /* --platform A,B,...: each; NULL for one */
 };
 
 static void
@@ -263,6 +262,7 @@ build_run_release (struct build_run *r)
   builder_store_free (r->store);
   builder_plan_free (r->plan);
   builder_dockerfile_free (r->df);
+  hoist_strv_free (r->platforms);
   free (r->dockerfile);
 }
 
@@ -367,6 +367,28 @@ build_plan (const struct build_flags *f, struct build_run *r)
   struct hoist_error *err = NULL;
   struct builder_plan_opts opts = { .build_args = f->build_args, .target = f->target, .platform = f->platform };
 
+  /* Several platforms: each is planned when it is built; this plan (of
+   * the first) checks the Dockerfile before anything runs. */
+  if (f->platform != NULL && strchr (f->platform, ',') != NULL)
+    {
+      for (const char *p = f->platform;; p++)
+        {
+          size_t n = strcspn (p, ",");
+          cleanup_free char *one = hoist_xstrndup (p, n);
+
+          if (*one == '\0')
+            return runner_usage_error ("build", "--platform '%s' has an empty entry", f->platform);
+          for (size_t i = 0; r->platforms != NULL && r->platforms[i] != NULL; i++)
+            if (strcmp (r->platforms[i], one) == 0)
+              return runner_usage_error ("build", "--platform names '%s' twice", one);
+          hoist_strv_push (&r->platforms, one);
+          p += n;
+          if (*p == '\0')
+            break;
+        }
+      opts.platform = r->platforms[0];
+    }
+
   r->dockerfile = f->file != NULL ? hoist_xstrdup (f->file) : hoist_xasprintf ("%s/Dockerfile", f->context);
   if (runner_read_input (r->dockerfile, BUILDER_DOCKERFILE_MAX, &text, &err) < 0
       || builder_dockerfile_parse (r->dockerfile, text.data, text.len, &r->df, &err) < 0
@@ -407,12 +429,10 @@ build_push (const struct build_flags *f, struct build_run *r, const struct build
   return 0;
 }
 
-static int
-build_execute (const struct build_flags *f, struct build_run *r)
+/* What every build of this run shares. */
+static void
+build_setup (const struct build_flags *f, struct build_run *r, struct progress_out *po)
 {
-  struct progress_out po = { .quiet = f->progress != NULL && strcmp (f->progress, "quiet") == 0 };
-  struct builder_build_result res;
-  struct hoist_error *err = NULL;
   struct builder_build_opts *o = &r->opts;
 
   o->plan = r->plan;
@@ -427,7 +447,18 @@ build_execute (const struct build_flags *f, struct build_run *r)
   o->platform = f->platform;
   o->registry = &f->registry;
   o->progress = progress_print;
-  o->progress_data = &po;
+  o->progress_data = po;
+}
+
+static int
+build_execute (const struct build_flags *f, struct build_run *r)
+{
+  struct progress_out po = { .quiet = f->progress != NULL && strcmp (f->progress, "quiet") == 0 };
+  struct builder_build_result res;
+  struct hoist_error *err = NULL;
+  struct builder_build_opts *o = &r->opts;
+
+  build_setup (f, r, &po);
   if (builder_build (o, &res, &err) < 0)
     return fail_error (err);
   if (po.quiet)
@@ -453,6 +484,82 @@ build_execute (const struct build_flags *f, struct build_run *r)
   return HOIST_EXIT_OK;
 }
 
+/* ---- Several platforms ------------------------------------------------------------------ */
+
+static void
+progress_note (void *ctx, const char *line)
+{
+  struct progress_out *po = ctx;
+
+  if (!po->quiet)
+    hoist_log_print ("%s", line);
+}
+
+/* One build per platform of PLATFORMS, then an OCI index of their
+ * manifests, named and pushed as one image would be. */
+static int
+build_execute_platforms (const struct build_flags *f, struct build_run *r, char **platforms)
+{
+  struct progress_out po = { .quiet = f->progress != NULL && strcmp (f->progress, "quiet") == 0 };
+  struct builder_index *idx = builder_index_new ();
+  struct builder_descriptor desc;
+  struct hoist_error *err = NULL;
+  cleanup_strv char **bases = NULL;
+  json_t *doc;
+  int ret = 0;
+
+  builder_descriptor_init (&desc);
+  build_setup (f, r, &po);
+  for (size_t i = 0; ret == 0 && platforms[i] != NULL; i++)
+    {
+      struct builder_plan_opts popts = { .build_args = f->build_args, .target = f->target, .platform = platforms[i] };
+      struct builder_build_opts o = r->opts;
+      struct builder_plan *plan = NULL;
+      struct builder_build_result res;
+
+      o.tags = NULL;
+      o.outputs = NULL;
+      o.n_outputs = 0;
+      o.platform = platforms[i];
+      o.progress_data = &po;
+      ret = builder_plan_new (r->df, &popts, &plan, &err);
+      o.plan = plan;
+      if (ret == 0)
+        ret = builder_build (&o, &res, &err);
+      if (ret == 0)
+        {
+          builder_index_add (idx, &res.manifest);
+          for (size_t b = 0; res.bases != NULL && res.bases[b] != NULL; b++)
+            hoist_strv_push (&bases, res.bases[b]);
+          builder_build_result_release (&res);
+        }
+      builder_plan_free (plan);
+      if (ret < 0)
+        hoist_error_wrap (&err, "platform %s", platforms[i]);
+    }
+  if (ret == 0)
+    {
+      doc = builder_index_to_json (idx);
+      ret = builder_store_put_json (r->store, doc, BUILDER_MT_OCI_INDEX, &desc, &err);
+      json_decref (doc);
+    }
+  if (ret == 0)
+    ret = builder_publish (r->store, &desc, r->tags, r->outputs, r->opts.n_outputs, progress_note, &po, &err);
+  builder_index_free (idx);
+  if (ret < 0)
+    {
+      builder_descriptor_release (&desc);
+      return fail_error (err);
+    }
+  if (po.quiet)
+    printf ("%s\n", desc.digest);
+  else
+    hoist_log_print ("\nhoist: built index %s (%zu platforms)", desc.digest, hoist_strv_len (platforms));
+  ret = f->push && build_push (f, r, &desc, bases, po.quiet) < 0 ? HOIST_EXIT_FAILURE : HOIST_EXIT_OK;
+  builder_descriptor_release (&desc);
+  return ret;
+}
+
 int
 runner_cmd_build (int argc, char **argv)
 {
@@ -476,7 +583,9 @@ runner_cmd_build (int argc, char **argv)
     exit_code = build_plan (&f, &r);
   if (r0 == 0 && exit_code == 0)
     exit_code = build_store (&r);
-  if (r0 == 0 && exit_code == 0)
+  if (r0 == 0 && exit_code == 0 && hoist_strv_len (r.platforms) > 1)
+    exit_code = build_execute_platforms (&f, &r, r.platforms);
+  else if (r0 == 0 && exit_code == 0)
     exit_code = build_execute (&f, &r);
   build_run_release (&r);
   build_flags_release (&f);

@@ -70,6 +70,12 @@ expect_in err "--push needs an image name" "push without tag says what to add"
 echo a >"$tmp/ctx/a"
 HOIST_HOME="$tmp/home" run "build --push to a closed port fails" 1 build --push --retry 0 -t 127.0.0.1:1/x:1 "$tmp/ctx"
 expect_in err "cannot reach registry 127.0.0.1:1" "the unreachable registry is named"
+run "build --platform with an empty entry" 2 build --platform linux/amd64, "$tmp/ctx"
+run "build --platform twice the same" 2 build --platform linux/amd64,linux/amd64 "$tmp/ctx"
+expect_in err "names 'linux/amd64' twice" "a repeated platform is named"
+HOIST_HOME="$tmp/home" run "build for two platforms" 0 build -q --platform linux/amd64,linux/arm64 -t multi:1 "$tmp/ctx"
+HOIST_HOME="$tmp/home" run "images lists the index" 0 images
+expect_in out "multi " "the index is tagged"
 run "push --help" 0 push --help
 run "push needs SRC" 2 push
 HOIST_HOME="$tmp/home" run "push of an image not in the store" 1 push nothere:1

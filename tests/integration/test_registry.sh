@@ -131,6 +131,21 @@ else
   not_ok "anon: the derived image holds the base's files and its own"
 fi
 
+# Several platforms: an OCI index, from which pulls and FROM pick theirs.
+run "anon: build for two platforms" 0 build --platform linux/amd64,linux/arm64 -t "$reg/multi/base:1" --push "$ctx"
+skopeo inspect --raw --tls-verify=false "docker://$reg/multi/base:1" >"$tmp/index.json" 2>"$tmp/skopeo.err"
+expect_eq "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["mediaType"], sorted(m["platform"]["architecture"] for m in d["manifests"]))' "$tmp/index.json")" \
+  "application/vnd.oci.image.index.v1+json ['amd64', 'arm64']" "anon: the pushed image is an index of both platforms"
+printf 'FROM %s\nCOPY world.txt /\n' "$reg/multi/base:1" >"$tmp/ctx2/Dockerfile.multi"
+run "anon: build FROM an index for two platforms" 0 build --platform linux/arm64,linux/amd64 -f "$tmp/ctx2/Dockerfile.multi" -t "$reg/multi/derived:1" --push "$tmp/ctx2"
+for arch in arm64 amd64; do
+  HOIST_HOME=$tmp/home5 run "anon: inspect --platform linux-$arch" 0 inspect --platform "linux/$arch" "$reg/multi/derived:1"
+  expect_eq "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["config"]["architecture"], len(d["layers"]), len(d["platforms"]))' "$tmp/anon: inspect --platform linux-$arch.out")" \
+    "$arch 2 2" "anon: linux/$arch gets its own image, on its own base"
+done
+HOIST_HOME=$tmp/home5 run "anon: a platform the index lacks" 1 pull --platform linux/s390x "$reg/multi/base:1"
+expect_in "$tmp/anon: a platform the index lacks.err" "no image for platform linux/s390x" "anon: the missing platform is named"
+
 run "anon: a missing image is a clear error" 1 pull "$reg/app/nothere:1"
 expect_in "$tmp/anon: a missing image is a clear error.err" "no manifest '1'" "anon: the error names the missing manifest"
 run "anon: a bad reference is refused" 1 pull "$reg/App/Upper:1"
