@@ -1420,6 +1420,8 @@ struct builder_push_opts
 {
   struct registry_opts registry;
   bool quiet; /* no progress lines */
+  registry_progress_fn progress; /* each blob's bytes as they go; NULL: none */
+  void *progress_ctx;
   /* Images (names, as in FROM) whose blobs the registry may already hold:
    * a blob is mounted from the first one on the destination's registry
    * rather than uploaded, when the registry agrees.  NULL-terminated. */
@@ -1457,6 +1459,8 @@ struct builder_pull_opts
   const char *variant; /* "v8", or NULL: any */
   bool quiet;
   bool documents_only; /* the manifests and the config, not the layers */
+  registry_progress_fn progress; /* each blob's bytes as they come; NULL: none */
+  void *progress_ctx;
 };
 
 struct builder_pull_result

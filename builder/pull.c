@@ -117,6 +117,7 @@ builder_pull (struct builder_store *store, const char *name, const struct builde
     {
       json_t *doc = NULL;
 
+      registry_client_set_progress (rc, o->progress, o->progress_ctx);
       ret = fetch_document (store, rc, ref.digest != NULL ? ref.digest : ref.tag, &res->root, &doc, err);
       builder_descriptor_copy (&cur, &res->root);
       for (int depth = 0; ret == 0 && builder_media_type_is_index (cur.media_type); depth++)

@@ -149,6 +149,7 @@ builder_push_image (struct builder_store *store, const struct builder_descriptor
   if (ret == 0)
     {
       registry_client_will_push (rc);
+      registry_client_set_progress (rc, o->progress, o->progress_ctx);
       ret = oci_collect_blobs (store, &desc, &blobs, err);
     }
   full = ret == 0 ? registry_ref_string (&ref) : NULL;

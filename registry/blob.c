@@ -78,7 +78,10 @@ registry_blob_get (struct registry_client *c, const char *digest, int64_t size, 
   url = client_url (c, suffix);
   req.url = url;
   req.expect_size = size;
+  c->transfer_digest = digest;
+  c->transfer_size = size;
   ret = http_do (c, &req, &resp, err);
+  c->transfer_digest = NULL;
   if (ret == 0 && resp.status == 404)
     ret = hoist_error_set_status (err, ENOENT, "registry %s has no blob %s in %s", c->api_host, digest,
                                   c->repository);
@@ -264,8 +267,6 @@ upload_chunks (struct upload *u, int64_t off, struct hoist_error **err)
       free (u->location);
       u->location = next;
       off += n;
-      if (u->c->progress != NULL)
-        u->c->progress (u->c->progress_ctx, u->digest, off, u->size);
     }
   switch (upload_put (u, 0, 0, err))
     {
@@ -299,6 +300,8 @@ registry_blob_push (struct registry_client *c, const char *digest, int64_t size,
 
   if (client_ping (c, err) < 0)
     return -1;
+  c->transfer_digest = digest;
+  c->transfer_size = size;
   u.scope = scope_for (c, "pull,push", mount_from);
   ret = upload_start (&u, mount_from, err);
   for (unsigned tries = 1; ret == 0; tries++)
@@ -357,6 +360,7 @@ registry_blob_push (struct registry_client *c, const char *digest, int64_t size,
     }
   free (u.scope);
   free (u.location);
+  c->transfer_digest = NULL;
   if (ret < 0)
     return hoist_error_wrap (err, "cannot push blob %s to %s/%s", digest, c->ref.domain, c->repository);
   return ret;

@@ -51,6 +51,9 @@ struct registry_client
   size_t n_tokens;
   registry_progress_fn progress;
   void *progress_ctx;
+  /* The blob being moved, for progress: its digest and size. */
+  const char *transfer_digest;
+  int64_t transfer_size;
 };
 
 /* One request.  The body is BODY/BODY_LEN, or BODY_LEN bytes of BODY_FD

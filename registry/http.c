@@ -162,8 +162,8 @@ read_body (char *p, size_t size, size_t nmemb, void *ctx)
           return CURL_READFUNC_ABORT;
         }
       t->sent += n;
-      if (t->c->progress != NULL && req->resp_hash == NULL)
-        t->c->progress (t->c->progress_ctx, NULL, t->sent, req->body_fd_len);
+      if (t->c->progress != NULL && t->c->transfer_digest != NULL)
+        t->c->progress (t->c->progress_ctx, t->c->transfer_digest, req->body_off + t->sent, t->c->transfer_size);
       return (size_t) n;
     }
 }
@@ -219,6 +219,8 @@ write_body (char *p, size_t size, size_t nmemb, void *ctx)
         }
       if (req->resp_hash != NULL)
         hoist_sha256_update (req->resp_hash, p, n);
+      if (t->c->progress != NULL && t->c->transfer_digest != NULL)
+        t->c->progress (t->c->progress_ctx, t->c->transfer_digest, t->received + (int64_t) n, t->c->transfer_size);
     }
   t->received += (int64_t) n;
   return n;

@@ -412,8 +412,14 @@ static int
 build_push (const struct build_flags *f, struct build_run *r, const struct builder_descriptor *image,
             char *const *bases, bool quiet)
 {
+  struct runner_transfer live = { 0 };
   struct builder_push_opts o = { .registry = f->registry, .quiet = quiet, .mount_from = bases };
 
+  if (runner_transfer_wanted (quiet))
+    {
+      o.progress = runner_transfer_progress;
+      o.progress_ctx = &live;
+    }
   for (size_t i = 0; r->tags != NULL && r->tags[i] != NULL; i++)
     {
       struct builder_push_result res;

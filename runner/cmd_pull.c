@@ -101,6 +101,7 @@ int
 runner_cmd_pull (int argc, char **argv)
 {
   struct pull_flags f = { 0 };
+  struct runner_transfer live = { 0 };
   struct builder_pull_result res;
   struct builder_store *store = NULL;
   struct hoist_error *err = NULL;
@@ -112,6 +113,11 @@ runner_cmd_pull (int argc, char **argv)
     {
       pull_flags_release (&f);
       return r > 0 ? HOIST_EXIT_OK : -r;
+    }
+  if (runner_transfer_wanted (f.o.quiet))
+    {
+      f.o.progress = runner_transfer_progress;
+      f.o.progress_ctx = &live;
     }
   /* A name by digest is stored untagged, as docker keeps it. */
   if (strchr (f.name, '@') == NULL && builder_tag_normalize (f.name, &tag, &err) < 0)

@@ -123,6 +123,7 @@ runner_cmd_push (int argc, char **argv)
     { NULL, 0, NULL, 0 },
   };
   struct builder_push_opts o = { 0 };
+  struct runner_transfer live = { 0 };
   struct builder_push_result res;
   struct builder_store *store = NULL;
   struct hoist_error *err = NULL;
@@ -161,6 +162,11 @@ runner_cmd_push (int argc, char **argv)
     }
   if (strncmp (dest, "docker://", 9) == 0)
     dest += 9;
+  if (runner_transfer_wanted (o.quiet))
+    {
+      o.progress = runner_transfer_progress;
+      o.progress_ctx = &live;
+    }
   code = builder_push (store, tag, dest, &o, &res, &err) < 0 ? runner_fail_error (err) : HOIST_EXIT_OK;
   if (code == HOIST_EXIT_OK && o.quiet)
     printf ("%s\n", res.digest);

@@ -65,6 +65,18 @@ int runner_fail_error (struct hoist_error *err);
 /* "hoist CMD: unknown flag" style usage error with a pointer to --help. */
 int runner_usage_error (const char *cmd, const char *fmt, ...) HOIST_PRINTF (2, 3);
 
+/* The live line of blob transfers on a terminal (transfer.c): pass
+ * runner_transfer_progress with a zeroed struct runner_transfer as a
+ * registry_progress_fn when runner_transfer_wanted says so. */
+struct runner_transfer
+{
+  char digest[72];
+  double start;
+  double drawn;
+};
+bool runner_transfer_wanted (bool quiet);
+void runner_transfer_progress (void *ctx, const char *digest, int64_t done, int64_t total);
+
 /* Read a whole file (or stdin for "-") with LIMIT into B. */
 int runner_read_input (const char *path, size_t limit, struct hoist_buf *b, struct hoist_error **err) HOIST_WUR;
 
