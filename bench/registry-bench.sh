@@ -10,9 +10,12 @@
 #                              HOIST_BUILDDIR=../build-bench BUILDAH=1)
 #
 # The context is build-bench.sh's (made by bench/corpus.sh when missing).
-# Every push goes to a repository of its own, so the registry has no link
-# to any of its blobs; every pull goes to an empty store or directory.
-# Times are medians of RUNS runs, hoist and its peer interleaved.
+# Each run starts a registry of its own (a new port): skopeo and buildah
+# remember where blobs were pushed (containers/image's blob-info cache)
+# and would mount them from an earlier run's repository instead of
+# sending them.  Every push goes to a repository of its own, every pull to
+# an empty store or directory.  Times are medians of RUNS runs, hoist and
+# its peer interleaved.
 set -eu
 
 SRC=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,8 +56,6 @@ export REGISTRY_WAIT=30
 HOIST_SRCDIR=$SRC
 # shellcheck source=tests/registry/lib.sh
 . "$SRC/tests/registry/lib.sh"
-registry_start anon
-REG=$REGISTRY_ADDR
 
 timed () {
   local n=$1; shift
@@ -75,6 +76,8 @@ m=json.load(open(sys.argv[1]+"/blobs/sha256/"+d))
 print(sum(l["size"] for l in m["layers"]))' "$R/layout")
 
 for i in $(seq "$RUNS"); do
+  registry_start anon
+  REG=$REGISTRY_ADDR
   timed push.hoist "$HOIST" push -q bench:1 "$REG/hoist$i/app:1"
   timed push.skopeo skopeo copy --quiet --dest-tls-verify=false "oci:$R/layout:bench:1" "docker://$REG/skopeo$i/app:1"
   timed repush.hoist "$HOIST" push bench:1 "$REG/hoist$i/app:1"
@@ -82,25 +85,27 @@ for i in $(seq "$RUNS"); do
   rm -rf "$R/pull-hoist" "$R/pull-skopeo"
   timed pull.hoist env HOIST_HOME="$R/pull-hoist" "$HOIST" pull -q "$REG/hoist$i/app:1"
   timed pull.skopeo skopeo copy --quiet --src-tls-verify=false "docker://$REG/hoist$i/app:1" "oci:$R/pull-skopeo:x"
+  registry_stop
 done
 
 if [ "$BUILDAH" = 1 ]; then
   for i in $(seq "$RUNS"); do
+    registry_start anon
+    REG=$REGISTRY_ADDR
     rm -rf "$R/bh"
     timed e2e.hoist env HOIST_HOME="$R/e2e-home$i" "$HOIST" build -q --no-cache -t "$REG/e2e-hoist$i/app:1" --push "$CTX"
     timed e2e.buildah sh -c "buildah --root '$R/bh/root' --runroot '$R/bh/run' --storage-driver vfs bud --isolation chroot -q -t bench-e2e '$CTX' >/dev/null &&
       buildah --root '$R/bh/root' --runroot '$R/bh/run' --storage-driver vfs push --tls-verify=false bench-e2e docker://$REG/e2e-buildah$i/app:1"
+    registry_stop
   done
   rm -rf "$R/bh"
 fi
-
-registry_stop
 
 row () { printf '%-36s %10s %10s %8s %-22s %s\n' "$@"; }
 met () { awk -v r="$1" -v t="$2" 'BEGIN { print (r + 0 <= t + 0) ? "met" : "MISSED" }'; }
 echo
 echo "hoist registry bench: $(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo '?'), $HOIST"
-echo "image: $(du -sh "$CTX" | cut -f1) context, one layer of $((size / 1000000)) MB (gzip); registry: docker-registry on $REG"
+echo "image: $(du -sh "$CTX" | cut -f1) context, one layer of $((size / 1000000)) MB (gzip); registry: docker-registry on 127.0.0.1, a new one each run"
 echo "$(nproc) CPUs; times: median of $RUNS runs, wall seconds; load: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 row metric hoist peer ratio target result
