@@ -80,6 +80,32 @@ registry_client_free (struct registry_client *c)
   free (c);
 }
 
+int
+registry_login_check (const char *host, const struct registry_opts *opts, struct hoist_error **err)
+{
+  struct registry_ref ref = { .domain = (char *) host, .path = (char *) "hoist/login-check" };
+  struct registry_client *c = NULL;
+  cleanup_free char *url = NULL;
+  struct http_req req = { .method = "GET", .body_fd = -1, .resp_fd = -1 };
+  struct http_resp resp;
+  int ret;
+
+  if (registry_client_new (&ref, opts, &c, err) < 0)
+    return -1;
+  ret = client_ping (c, err);
+  if (ret == 0)
+    {
+      url = hoist_xasprintf ("%s/v2/", c->base);
+      req.url = url;
+      ret = http_do (c, &req, &resp, err);
+      if (ret == 0 && resp.status != 200)
+        ret = http_fail (c, "login to", &resp, NULL, err);
+      http_resp_release (&resp);
+    }
+  registry_client_free (c);
+  return ret;
+}
+
 void
 registry_client_will_push (struct registry_client *c)
 {

@@ -169,6 +169,12 @@ int registry_client_new (const struct registry_ref *ref, const struct registry_o
                          struct registry_client **out, struct hoist_error **err) HOIST_WUR;
 void registry_client_free (struct registry_client *c);
 void registry_client_set_progress (struct registry_client *c, registry_progress_fn fn, void *ctx);
+/* What `docker login` checks before it stores anything: that registry
+ * HOST answers GET /v2/ with the credentials of OPTS (a token fetched
+ * with them when the registry uses tokens).  Fails with the registry's
+ * or the token service's refusal. */
+int registry_login_check (const char *host, const struct registry_opts *opts, struct hoist_error **err) HOIST_WUR;
+
 /* Say that this client pushes: every token it asks for then covers pull
  * and push, so one token serves the HEADs, uploads and manifests. */
 void registry_client_will_push (struct registry_client *c);

@@ -181,11 +181,13 @@ login_usage (FILE *out)
 {
   fprintf (out, "usage: hoist login [-u USER] [--password-stdin] HOST\n"
                 "       hoist logout HOST\n\n"
-                "Store credentials for HOST in docker's config file ($DOCKER_CONFIG/config.json,\n"
-                "default ~/.docker/config.json), as docker login does; logout removes them.\n"
+                "Check credentials with registry HOST, then store them in docker's config file\n"
+                "($DOCKER_CONFIG/config.json, default ~/.docker/config.json), as docker login\n"
+                "does; logout removes them.\n"
                 "The password is read from standard input, never from the command line.\n\n"
                 "  -u, --username USER   the user name\n"
                 "      --password-stdin  read the password from standard input (the only way)\n"
+                "      --tls-verify=BOOL, --ca-file FILE   as for hoist push\n"
                 "  -h, --help            show this help\n");
 }
 
@@ -209,14 +211,17 @@ runner_cmd_login (int argc, char **argv)
   static const struct option longopts[] = {
     { "username", required_argument, NULL, 'u' },
     { "password-stdin", no_argument, NULL, 'S' },
+    RUNNER_REGISTRY_OPTIONS,
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
   cleanup_buf struct hoist_buf pw;
   struct hoist_error *err = NULL;
+  struct registry_opts ro = { 0 };
+  cleanup_free char *creds = NULL;
   const char *user = NULL;
   bool from_stdin = false;
-  int c;
+  int c, code;
 
   hoist_buf_init (&pw, PASSWORD_MAX);
   opterr = 0;
@@ -228,7 +233,12 @@ runner_cmd_login (int argc, char **argv)
       case 'S': from_stdin = true; break;
       case 'h': login_usage (stdout); return HOIST_EXIT_OK;
       case ':': return runner_usage_error ("login", "option '%s' needs a value", argv[optind - 1]);
-      default: return runner_usage_error ("login", "unknown option '%s'", argv[optind - 1]);
+      case '?': return runner_usage_error ("login", "unknown option '%s'", argv[optind - 1]);
+      default:
+        if (c == RUNNER_OPT_CREDS || c == RUNNER_OPT_RETRIES)
+          return runner_usage_error ("login", "unknown option '%s'", argv[optind - 1]);
+        if ((code = runner_registry_flag ("login", c, optarg, &ro)) != 0)
+          return code;
       }
   if (argc - optind != 1)
     return runner_usage_error ("login", "name one registry: hoist login -u USER --password-stdin HOST");
@@ -237,6 +247,11 @@ runner_cmd_login (int argc, char **argv)
   if (!from_stdin)
     return runner_usage_error ("login", "pass the password with --password-stdin (never on the command line)");
   if (read_password (&pw, &err) < 0 || hoist_log_add_secret (pw.data, &err) < 0)
+    return runner_fail_error (err);
+  /* As docker login: the registry must take them before they are kept. */
+  creds = hoist_xasprintf ("%s:%s", user, pw.data);
+  ro.creds = creds;
+  if (registry_login_check (argv[optind], &ro, &err) < 0)
     return runner_fail_error (err);
   if (registry_creds_store (argv[optind], user, pw.data, &err) < 0)
     return runner_fail_error (err);

@@ -151,6 +151,12 @@ expect_in "$tmp/anon: a missing image is a clear error.err" "no manifest '1'" "a
 run "anon: a bad reference is refused" 1 pull "$reg/App/Upper:1"
 registry_stop
 
+# A registry that answers with relative Location URLs.
+registry_start anon relative
+run "relative Location: push" 0 push "$reg/app/one:1" "$REGISTRY_ADDR/rel/app:1"
+expect_eq "$(skopeo_digest "$REGISTRY_ADDR/rel/app:1")" "$digest" "relative Location: the push completes with the same digest"
+registry_stop
+
 # --- htpasswd (Basic) ---------------------------------------------------------------------
 registry_start htpasswd
 reg=$REGISTRY_ADDR
@@ -160,6 +166,10 @@ run "basic: --creds" 0 build -t "$reg/b/app:1" --push --creds "$REGISTRY_USER:$R
 expect_not_in "$tmp/basic: --creds.err" "$REGISTRY_PASS" "basic: the password is not in the log"
 run "basic: wrong --creds are refused" 1 push --creds "$REGISTRY_USER:wrong" "$reg/b/app:1"
 expect_in "$tmp/basic: wrong --creds are refused.err" "refused the credentials" "basic: the refusal is named"
+printf 'wrong\n' | "$HOIST" login -u "$REGISTRY_USER" --password-stdin "$reg" >"$tmp/login-bad.out" 2>&1
+expect_eq "$?" 1 "basic: hoist login with a wrong password fails"
+expect_in "$tmp/login-bad.out" "refused the credentials" "basic: the refusal is named"
+if [ -e "$DOCKER_CONFIG/config.json" ]; then not_ok "basic: a refused login stores nothing"; else ok "basic: a refused login stores nothing"; fi
 printf '%s\n' "$REGISTRY_PASS" | "$HOIST" login -u "$REGISTRY_USER" --password-stdin "$reg" >"$tmp/login.out" 2>&1
 expect_eq "$?" 0 "basic: hoist login"
 expect_eq "$(stat -c %a "$DOCKER_CONFIG/config.json")" 600 "basic: config.json is 0600"
@@ -186,6 +196,12 @@ else
 fi
 run "token: wrong credentials are refused" 1 push --creds "$REGISTRY_USER:nope" "$reg/t/app:1" "$reg/t/other:1"
 expect_in "$tmp/token: wrong credentials are refused.err" "token service" "token: the token service's refusal is named"
+printf 'nope\n' | "$HOIST" login -u "$REGISTRY_USER" --password-stdin "$reg" >"$tmp/login-tok-bad.out" 2>&1
+expect_eq "$?" 1 "token: hoist login with a wrong password fails"
+printf '%s\n' "$REGISTRY_PASS" | "$HOIST" login -u "$REGISTRY_USER" --password-stdin "$reg" >"$tmp/login-tok.out" 2>&1
+expect_eq "$?" 0 "token: hoist login checks the credentials with the token service"
+run "token: push with the stored login" 0 push "$reg/t/app:1" "$reg/t/login:1"
+run "token: logout" 0 logout "$reg"
 run "token: push to another repository mounts" 0 push --creds "$REGISTRY_USER:$REGISTRY_PASS" "$reg/t/app:1" "$reg/t/other:1"
 registry_stop
 
@@ -222,6 +238,15 @@ plan reset '[{"method": "PUT", "path": "/v2/*/blobs/uploads/*", "nth": 1, "actio
 run "fault reset mid-upload" 0 push --creds "$creds" "$src" "$PROXY_ADDR/f/c:1"
 pushed_ok "fault reset mid-upload" "$REGISTRY_ADDR/f/c:1"
 expect_eq "$(count "$PROXY_LOG" 'e.get("reset")')" 1 "fault reset mid-upload: the connection was reset once"
+plan chunks '[{"method": "PUT", "path": "/v2/*/blobs/uploads/*", "query": "*digest=*", "auth": true, "nth": 1, "action": "status", "status": 413}]'
+run "fault 413: chunks" 0 push --creds "$creds" "$src" "$PROXY_ADDR/f/chunks:1"
+pushed_ok "fault 413: chunks" "$REGISTRY_ADDR/f/chunks:1"
+if [ "$(count "$PROXY_LOG" 'e["method"] == "PATCH" and e["status"] == 202')" -ge 1 ] &&
+  [ "$(count "$PROXY_LOG" 'e["method"] == "PATCH" and e["req_bytes"] > 4 * 1024 * 1024')" -eq 0 ]; then
+  ok "fault 413: the blob went in PATCH chunks of at most 4 MiB"
+else
+  not_ok "fault 413: the blob went in PATCH chunks of at most 4 MiB" "$(grep PATCH "$PROXY_LOG" | head -3)"
+fi
 plan persistent '[{"method": "PUT", "path": "/v2/*/blobs/uploads/*", "action": "status", "status": 503}]'
 run "fault persistent 503" 1 push --retry 1 --creds "$creds" "$src" "$PROXY_ADDR/f/d:1"
 expect_in "$tmp/fault persistent 503.err" "gave up after 2 attempts" "fault persistent 503: the error says it gave up"
@@ -236,6 +261,10 @@ fi
 plan corrupt '[{"method": "GET", "path": "/v2/*/blobs/sha256:*", "action": "status", "status": 200, "body": "not the blob"}]'
 HOIST_HOME=$tmp/home4 run "fault corrupt blob" 1 pull --creds "$creds" "$PROXY_ADDR/f/a:1"
 expect_in "$tmp/fault corrupt blob.err" "hashes to" "fault corrupt blob: a wrong digest is refused"
+mdigest=$(skopeo_digest "$REGISTRY_ADDR/f/a:1")
+plan badmanifest '[{"method": "GET", "path": "/v2/*/manifests/sha256:*", "action": "status", "status": 200, "headers": {"Content-Type": "application/vnd.oci.image.manifest.v1+json"}, "body": {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json", "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": "sha256:0000000000000000000000000000000000000000000000000000000000000000", "size": 2}, "layers": []}}]'
+HOIST_HOME=$tmp/home4 run "fault manifest by digest" 1 pull --creds "$creds" "$PROXY_ADDR/f/a@$mdigest"
+expect_in "$tmp/fault manifest by digest.err" "with bytes that hash to" "fault manifest by digest: other bytes are refused"
 registry_stop
 
 registry_start token expires=60
