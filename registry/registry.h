@@ -32,16 +32,18 @@ struct registry_ref
 };
 
 /* Parse S as docker does (distribution/reference ParseNormalizedNamed +
- * TagNameOnly): a first component with '.' or ':' or equal to "localhost"
- * is the domain, else the domain is docker.io; "index.docker.io" becomes
- * docker.io; a one-component docker.io path gets "library/"; with neither
- * tag nor digest the tag is "latest"; "name:tag@digest" keeps both.
+ * TagNameOnly): a first component with '.' or ':', with an upper-case
+ * letter, or equal to "localhost" is the domain, else the domain is
+ * docker.io (so "localhost:5000" alone is the image localhost, tag
+ * 5000); "index.docker.io" becomes docker.io; a one-component docker.io
+ * path gets "library/"; with neither tag nor digest the tag is "latest";
+ * "name:tag@digest" keeps both.
  * Refused with a message naming the problem and the offending part:
  * empty, uppercase in the path, a component or tag or digest outside the
  * grammar, a name over REGISTRY_NAME_MAX, a 64-hex string alone (it reads
  * as an image id), a digest algorithm other than sha256 or a sha256 whose
  * hex is not 64 lowercase hex digits.  On success *OUT is the caller's to
- * release. */
+ * release; on failure it is left empty (releasing it is safe). */
 int registry_ref_parse (const char *s, struct registry_ref *out, struct hoist_error **err) HOIST_WUR;
 void registry_ref_release (struct registry_ref *ref);
 

@@ -32,7 +32,7 @@ build_usage (FILE *out)
            "      --tls-verify=BOOL        false: accept any certificate, or plain HTTP\n"
            "      --ca-file FILE           trust the CA certificates in FILE\n"
            "      --retry N                retries of a failed registry request (default 4)\n"
-           "  -o, --output SPEC            type=oci,dest=DIR or dest=FILE.tar\n"
+           "  -o, --output SPEC            type=oci,dest=DIR or dest=FILE.tar; type=registry is --push\n"
            "      --build-context N=SRC    extra named context: oci-layout:///path[:tag] or a directory\n"
            "      --compression ALGO       layer compression: gzip (default), zstd or none\n"
            "      --compression-level N    gzip 1-9 (default 6), zstd 1-19 (default 3)\n"
@@ -77,6 +77,36 @@ build_flags_release (struct build_flags *f)
   hoist_strv_free (f->build_contexts);
 }
 
+/* buildx's `-o type=registry[,name=NAME...]`: --push, to the -t names
+ * and every NAME.  Returns 1 when SPEC is one (taken into F), 0 when not,
+ * or the exit code of a usage error, negated. */
+static int
+registry_output (struct build_flags *f, const char *spec)
+{
+  cleanup_free char *copy = hoist_xstrdup (spec);
+  cleanup_strv char **names = NULL;
+  char *rest = copy, *field;
+  bool registry = false, other = false;
+
+  while ((field = strsep (&rest, ",")) != NULL)
+    {
+      if (strcmp (field, "type=registry") == 0)
+        registry = true;
+      else if (strncmp (field, "name=", 5) == 0 && field[5] != '\0')
+        hoist_strv_push (&names, field + 5);
+      else
+        other = true;
+    }
+  if (!registry)
+    return 0;
+  if (other)
+    return -runner_usage_error ("build", "-o '%s': type=registry takes only name=NAME (hint: -t NAME --push)", spec);
+  for (size_t i = 0; names != NULL && names[i] != NULL; i++)
+    hoist_strv_push (&f->tags, names[i]);
+  f->push = true;
+  return 1;
+}
+
 /* Returns -1 after printing a usage error; 1 when help was shown. */
 static int
 build_flags_parse (struct build_flags *f, int argc, char **argv, int *exit_code)
@@ -116,7 +146,19 @@ build_flags_parse (struct build_flags *f, int argc, char **argv, int *exit_code)
       case 'l': hoist_strv_push (&f->labels, optarg); break;
       case 'n': f->no_cache = true; break;
       case 'P': f->push = true; break;
-      case 'o': hoist_strv_push (&f->outputs, optarg); break;
+      case 'o':
+        {
+          int r = registry_output (f, optarg);
+
+          if (r < 0)
+            {
+              *exit_code = -r;
+              return -1;
+            }
+          if (r == 0)
+            hoist_strv_push (&f->outputs, optarg);
+          break;
+        }
       case 'c': hoist_strv_push (&f->build_contexts, optarg); break;
       case 'g': f->progress = optarg; break;
       case 'q': f->progress = "quiet"; break;

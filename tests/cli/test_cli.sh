@@ -84,8 +84,12 @@ run "push --tls-verify checks its value" 2 push --tls-verify=maybe x:1
 run "login needs --password-stdin" 2 login -u me example.com
 run "pull needs a name" 2 pull
 run "inspect --platform needs OS/ARCH" 2 inspect --platform amd64 x
-run "build -o to a registry is refused until the registry client exists" 3 build -o type=registry "$tmp/ctx"
-expect_in err "output type 'registry' is not supported yet" "output refusal names the missing capability"
+run "build -o type=registry needs a name, as --push does" 2 build -o type=registry "$tmp/ctx"
+expect_in err "--push needs an image name" "-o type=registry is --push"
+run "build -o type=registry takes only name=" 2 build -o type=registry,dest=x "$tmp/ctx"
+expect_in err "type=registry takes only name=NAME" "a registry output with other attributes is refused"
+run "build -o type=docker is refused until it exists" 3 build -o type=docker "$tmp/ctx"
+expect_in err "output type 'docker' is not supported yet" "output refusal names the missing capability"
 run "build --progress checks its value" 2 build --progress fancy "$tmp/ctx"
 run "build --label needs K=V" 2 build --label novalue "$tmp/ctx"
 echo a >"$tmp/ctx/a"
