@@ -188,7 +188,7 @@ expect_eq "$(json "$tmp/archive.json" "len(d['Layers'])")" "5" "skopeo reads the
 validate "$HOIST_HOME/store" store
 build badtag 2 -t Demo "$tmp/basic"
 build badtag2 2 -t "demo@sha256:$(printf '%064d' 0)" "$tmp/basic"
-build badoutput 3 -o type=registry "$tmp/basic"
+build badoutput 3 -o type=docker "$tmp/basic"
 build badoutput2 2 -o type=oci "$tmp/basic"
 
 # ---------------------------------------------------------------------------
