@@ -2,10 +2,10 @@
  * step, and writes the target image (config, manifest, tags, outputs).
  *
  * Order of work, so that a build that cannot finish fails before it
- * writes anything worth keeping: every base, every COPY --from and every
- * RUN is checked first (build_check_sources); then each stage starts from
- * its base and runs its instructions (build_step.c for the ones that make
- * layers, build_config.c for the others); the target's config and
+ * writes anything worth keeping: every base and every COPY --from is
+ * checked (and pulled) first (build_check_sources); then each stage starts
+ * from its base and runs its instructions (build_step.c and build_run.c
+ * for the ones that make layers, build_config.c for the others); the target's config and
  * manifest go into the store, and only then are tags and outputs written.
  *
  * Progress is BuildKit's plain output as events: "#1 [internal] load
@@ -280,13 +280,7 @@ run_triggers (struct build *b, size_t si, char *const *triggers, const char *pre
         {
           struct builder_instruction *in = &plan->stages[0].instructions[j];
           in->line = in->end_line = st->line;
-          if (in->keyword == BUILDER_KW_RUN)
-            ret = hoist_error_set_status (err, ENOTSUP,
-                                          "%s:%d: ONBUILD trigger '%s' of the base image: RUN is not "
-                                          "supported yet",
-                                          build_df_name (b), st->line, triggers[i]);
-          else
-            ret = run_instruction (b, si, in, prefix, 1, 1, err);
+          ret = run_instruction (b, si, in, prefix, 1, 1, err);
         }
       builder_plan_free (plan);
       builder_dockerfile_free (df);

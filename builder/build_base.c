@@ -484,11 +484,6 @@ build_check_sources (struct build *b, struct hoist_error **err)
       for (size_t i = 0; i < st->n_instructions; i++)
         {
           const struct builder_instruction *in = &st->instructions[i];
-          if (in->keyword == BUILDER_KW_RUN)
-            return hoist_error_set_status (err, ENOTSUP,
-                                           "%s:%d: RUN is not supported yet: RUN steps need the sandbox (hoist builds "
-                                           "Dockerfiles without RUN for now)",
-                                           build_df_name (b), in->line);
           if ((in->keyword == BUILDER_KW_COPY || in->keyword == BUILDER_KW_ADD) && check_copy_from (b, in, err) < 0)
             return -1;
         }

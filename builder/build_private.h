@@ -23,14 +23,48 @@
 /* The PATH BuildKit gives an image whose config has none. */
 #define BUILD_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-/* ---- Materialised root file systems (rootfs.c) ------------------------- */
+/* ---- Materialised root file systems (rootfs.c, rootfs_write.c) ---------- */
 
 /* A directory holding an image's file system, extracted layer by layer
- * from the store: what COPY --from reads, and where --chown names and
- * existing destinations are looked up.  Removed by build_rootfs_free. */
+ * from the store: what COPY --from reads, where --chown names and
+ * existing destinations are looked up, and the root RUN steps run in.
+ * Held as an O_PATH directory fd; removed by build_rootfs_free. */
 struct build_rootfs;
 
-/* Make an empty root in a new directory under PARENT. */
+/* What one layer may hold.  A layer beyond any of them is refused (status
+ * E2BIG) with an error naming the layer and the limit, before the entry
+ * that crosses it is written. */
+struct build_layer_limits
+{
+  /* Entries, counting the directories made for entries whose parents
+   * the layer does not list (so one deep name cannot make thousands). */
+  uint64_t max_entries;
+  /* Bytes of the uncompressed tar stream, headers and content, checked
+   * at each header against the size the entry declares.  This is the
+   * decompression-bomb guard: it bounds both what is written and how far
+   * a small compressed blob may expand.  There is no ratio check: a file
+   * of zeros honestly compresses a thousandfold. */
+  uint64_t max_bytes;
+  /* Bytes of one entry's name, symlink target or hard link target. */
+  size_t max_path;
+  /* Bytes of all names and link targets together: bounds what the writer
+   * keeps in memory for the layer (directories waiting for their modes). */
+  uint64_t max_name_bytes;
+};
+
+#define BUILD_LAYER_MAX_ENTRIES 500000
+#define BUILD_LAYER_MAX_BYTES (16ull << 30) /* 16 GiB */
+#define BUILD_LAYER_MAX_PATH 4096
+#define BUILD_LAYER_MAX_NAME_BYTES (256ull << 20)
+#define BUILD_LAYER_LIMITS_DEFAULT                                                                                     \
+  {                                                                                                                    \
+    BUILD_LAYER_MAX_ENTRIES, BUILD_LAYER_MAX_BYTES, BUILD_LAYER_MAX_PATH, BUILD_LAYER_MAX_NAME_BYTES                   \
+  }
+
+/* Make an empty root in a new directory under PARENT, with the default
+ * limits.  Run as root, the root holds the image's set-id files and
+ * device nodes as the image has them: PARENT must be out of other users'
+ * reach (the build's temp directory is mkdtemp's, 0700). */
 int build_rootfs_new (const char *parent, struct build_rootfs **out, struct hoist_error **err) HOIST_WUR;
 /* Remove the tree and free R.  NULL is allowed. */
 void build_rootfs_free (struct build_rootfs *r);
@@ -38,13 +72,20 @@ void build_rootfs_free (struct build_rootfs *r);
 const char *build_rootfs_path (const struct build_rootfs *r);
 /* Number of layers applied so far. */
 size_t build_rootfs_layers (const struct build_rootfs *r);
-/* Extract LAYER (a blob of STORE, any compression) on top of what is
- * there, applying OCI whiteouts.  Refuses absolute names, "..", links
- * that leave the root, and whiteouts through symlinks; devices and fifos
- * are skipped (nothing here runs the image).  After a failure R is in an
- * unknown state and must be freed. */
+/* Count a layer that was made in the root itself (a RUN step's changes,
+ * already there) as applied. */
+void build_rootfs_note_layer (struct build_rootfs *r);
+/* Use LIMITS (copied) for the layers applied from now on (tests and the
+ * fuzz target make them small). */
+void build_rootfs_set_limits (struct build_rootfs *r, const struct build_layer_limits *limits);
+/* Write LAYER (a blob of STORE: tar, tar+gzip or tar+zstd) on top of what
+ * is there with build_layer_write.  After a failure R is in an unknown
+ * state (inside its directory) and must be freed. */
 int build_rootfs_apply (struct build_rootfs *r, struct builder_store *store, const struct builder_descriptor *layer,
                         struct hoist_error **err) HOIST_WUR;
+/* The same from FD (read from where it is, not closed), named NAME in
+ * errors. */
+int build_rootfs_apply_fd (struct build_rootfs *r, int fd, const char *name, struct hoist_error **err) HOIST_WUR;
 /* Look PATH (absolute, inside the image) up with symlinks resolved inside
  * the root.  Returns 1 and fills *ST when it exists, 0 when not. */
 int build_rootfs_stat (const struct build_rootfs *r, const char *path, struct stat *st);
@@ -56,9 +97,93 @@ int build_rootfs_stat (const struct build_rootfs *r, const char *path, struct st
 int build_rootfs_user (const struct build_rootfs *r, const char *user, uid_t *uid, gid_t *gid,
                        struct hoist_error **err) HOIST_WUR;
 
+/* Write the layer tar read from FD into the root ROOTFD (a directory fd,
+ * O_PATH will do), applying OCI whiteouts (".wh.NAME" removes NAME of the
+ * lower layers; ".wh..wh..opq" empties its directory of them; neither
+ * touches what this layer writes, wherever the marker comes).  Every
+ * name is resolved with openat2 inside ROOTFD (symlinks followed as the
+ * image sees them, never out of it, never across a mount) and made with
+ * O_EXCL | O_NOFOLLOW; see rootfs_write.c.  Refuses (EINVAL) absolute
+ * names, "..", empty names, ".wh..wh." names other than the opaque marker,
+ * hard links to directories, owners past 2^32-2, file data past the size
+ * its entry declares; hard links to nothing in the root fail (ENOENT);
+ * E2BIG past LIMITS (the status is in *ERR, the return value negative);
+ * ENOSYS (or the probe's errno) without openat2 (Linux < 5.6).  Owners,
+ * device nodes and security.capability are written only as root (skipped
+ * otherwise, with a note in the log); sockets are skipped.  NAME (the
+ * digest) is for messages.  On failure the root holds part of the layer. */
+int build_layer_write (int rootfd, int fd, const char *name, const struct build_layer_limits *limits,
+                       struct hoist_error **err) HOIST_WUR;
+
+/* Clean RAW, a name from a layer (not empty): "./a//b/" -> "a/b" into
+ * *OUT (the caller's; "" for the root).  Returns NULL, or why the name is
+ * refused (*OUT then NULL): absolute, a ".." component, or a whiteout
+ * (BUILD_WHITEOUT_PREFIX) as a directory. */
+#define BUILD_WHITEOUT_PREFIX ".wh."
+const char *build_layer_name_clean (const char *raw, char **out);
+
+/* openat2 (Linux 5.6) with O_CLOEXEC added, retried on EAGAIN.  Returns
+ * the fd, or -1 with errno (ENOSYS on an older kernel). */
+int build_openat2 (int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve) HOIST_WUR;
+
 /* Remove NAME (relative to DIRFD) and everything below it, never
  * following a symlink.  Missing is success. */
 int build_rmtree_at (int dirfd, const char *name, struct hoist_error **err);
+
+/* What build_prune_at does with an entry. */
+enum build_prune
+{
+  BUILD_PRUNE_REMOVE,  /* remove it whole */
+  BUILD_PRUNE_KEEP,    /* keep it, and all below it */
+  BUILD_PRUNE_DESCEND, /* keep it, and prune inside (a directory) */
+};
+typedef enum build_prune (*build_prune_fn) (const struct stat *st, void *data);
+/* Ask DECIDE about every entry of the directory DIRFD (never following a
+ * symlink): remove (with build_rmtree_at), keep, or keep and do the same
+ * inside. */
+int build_prune_at (int dirfd, build_prune_fn decide, void *data, struct hoist_error **err) HOIST_WUR;
+
+/* Directory modes and times to set once a tree is written: children
+ * would change the times, and a read-only mode would stop them.  Each is
+ * set only on the directory found again under its path (resolved inside
+ * the root, the last component not followed) with the inode it had. */
+struct build_dir_fixup
+{
+  char *path; /* relative to the root */
+  size_t seq;
+  ino_t ino;
+  mode_t mode;
+  struct timespec times[2]; /* atime, mtime */
+};
+
+struct build_dir_fixups
+{
+  struct build_dir_fixup *v;
+  size_t n, alloc;
+};
+
+/* Zero-initialise F; PATH is copied. */
+void build_dir_fixups_add (struct build_dir_fixups *f, const char *path, ino_t ino, mode_t mode,
+                           const struct timespec times[2]);
+/* Set them all below ROOTFD, deepest first; a directory gone or replaced
+ * since is left alone.  Fails on the first that cannot be set. */
+int build_dir_fixups_apply (struct build_dir_fixups *f, int rootfd, struct hoist_error **err) HOIST_WUR;
+void build_dir_fixups_release (struct build_dir_fixups *f);
+
+/* A set of inode numbers (of one file system), each with a few flag bits
+ * (never 0).  Zero-initialise; release with build_ino_set_release. */
+struct build_ino_set
+{
+  uint64_t *keys;
+  unsigned char *flags;
+  size_t n, cap;
+};
+
+/* The flags of INO; 0 when it is not in the set. */
+unsigned build_ino_set_get (const struct build_ino_set *s, uint64_t ino);
+/* Add FLAGS (not 0) to those of INO, or with REPLACE make them its only ones. */
+void build_ino_set_put (struct build_ino_set *s, uint64_t ino, unsigned flags, bool replace);
+void build_ino_set_release (struct build_ino_set *s);
 
 /* ---- Step cache (cache.c) ---------------------------------------------- */
 

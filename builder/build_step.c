@@ -19,7 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "builder/build_private.h"
+#include "builder/step_private.h"
 
 /* ---- Paths ---------------------------------------------------------------------- */
 
@@ -124,11 +124,9 @@ build_stage_rootfs (struct build *b, struct build_stage *s, struct hoist_error *
 
 /* ---- Layers ------------------------------------------------------------------------------ */
 
-typedef int (*layer_fill_fn) (void *data, struct builder_layer_writer *w, struct hoist_error **err);
-
 /* Write one layer through FILL into a new blob of the store. */
-static int
-write_layer (struct build *b, layer_fill_fn fill, void *data, struct builder_descriptor *layer,
+int
+build_write_layer (struct build *b, layer_fill_fn fill, void *data, struct builder_descriptor *layer,
              char diff_id[HOIST_DIGEST_STR_SIZE], struct hoist_error **err)
 {
   const struct builder_build_opts *o = b->opts;
@@ -152,10 +150,11 @@ write_layer (struct build *b, layer_fill_fn fill, void *data, struct builder_des
   if (ret == 0)
     ret = builder_layer_finish (w, &res, err);
   builder_layer_writer_free (w);
-  if (ret < 0)
+  if (ret != 0)
     {
+      /* Failed, or (1) nothing to write: no blob either way. */
       builder_store_blob_abort (b->store, ing);
-      return -1;
+      return ret < 0 ? -1 : 1;
     }
   if (builder_store_blob_commit (b->store, ing, res.digest, 0, &size, err) < 0)
     return -1;
@@ -201,7 +200,7 @@ build_write_dirs_layer (struct build *b, char *const *dirs, uid_t uid, gid_t gid
    * else 0, so the layer is the same on every run. */
   struct dirs_fill d = { dirs, uid, gid, b->opts->source_date_epoch >= 0 ? (time_t) b->opts->source_date_epoch : 0 };
 
-  return write_layer (b, fill_dirs, &d, layer, diff_id, err);
+  return build_write_layer (b, fill_dirs, &d, layer, diff_id, err);
 }
 
 static int
@@ -212,8 +211,8 @@ fill_copy (void *data, struct builder_layer_writer *w, struct hoist_error **err)
 
 /* ---- The step's key and its end ---------------------------------------------------------- */
 
-static int
-step_key (struct build_stage *s, const struct builder_instruction *in, const char *extra,
+int
+build_step_key (struct build_stage *s, const struct builder_instruction *in, const char *extra,
           char out[HOIST_DIGEST_STR_SIZE], struct hoist_error **err)
 {
   struct build_key k;
@@ -229,8 +228,8 @@ step_key (struct build_stage *s, const struct builder_instruction *in, const cha
   return 0;
 }
 
-static void
-log_layer (struct build *b, unsigned id, const struct build_cache_record *rec, const char *what)
+void
+build_log_layer (struct build *b, unsigned id, const struct build_cache_record *rec, const char *what)
 {
   char size[32];
 
@@ -241,8 +240,8 @@ log_layer (struct build *b, unsigned id, const struct build_cache_record *rec, c
 }
 
 /* Look KEY up unless --no-cache.  1: hit, REC filled. */
-static int
-step_lookup (struct build *b, const char *key, struct build_cache_record *rec)
+int
+build_step_lookup (struct build *b, const char *key, struct build_cache_record *rec)
 {
   if (b->opts->no_cache || b->cache == NULL)
     {
@@ -253,8 +252,8 @@ step_lookup (struct build *b, const char *key, struct build_cache_record *rec)
 }
 
 /* Record REC (a new step) and put its layer and history into S. */
-static int
-step_end (struct build *b, struct build_stage *s, const char *key, struct build_cache_record *rec, bool cached,
+int
+build_step_end (struct build *b, struct build_stage *s, const char *key, struct build_cache_record *rec, bool cached,
           struct hoist_error **err)
 {
   cleanup_error struct hoist_error *cerr = NULL;
@@ -486,7 +485,7 @@ copy_write (struct build *b, struct build_stage *s, unsigned id, struct copy_ste
         return -1;
     }
   build_progress_log (b, id, "copying %zu entries", builder_copy_plan_count (c->plan));
-  if (write_layer (b, fill_copy, c->plan, &rec->layer, rec->diff_id, err) < 0)
+  if (build_write_layer (b, fill_copy, c->plan, &rec->layer, rec->diff_id, err) < 0)
     return -1;
   rec->has_layer = true;
   return 0;
@@ -509,9 +508,9 @@ step_copy (struct build *b, struct build_stage *s, const struct builder_instruct
   if (ret == 0)
     ret = builder_copy_digest (c.plan, digest, err);
   if (ret == 0)
-    ret = step_key (s, in, digest, key, err);
+    ret = build_step_key (s, in, digest, key, err);
   if (ret == 0)
-    cached = step_lookup (b, key, &rec) > 0;
+    cached = build_step_lookup (b, key, &rec) > 0;
   if (ret == 0 && !cached)
     {
       ret = build_time_now (b, now, err);
@@ -522,10 +521,10 @@ step_copy (struct build *b, struct build_stage *s, const struct builder_instruct
     }
   if (ret == 0)
     {
-      log_layer (b, id, &rec, cached ? "reused" : "wrote");
+      build_log_layer (b, id, &rec, cached ? "reused" : "wrote");
       hoist_strv_push (&s->dests, dest);
       note_dirs (s, dest, dest_arg[0] != '\0' && dest_arg[strlen (dest_arg) - 1] == '/');
-      ret = step_end (b, s, key, &rec, cached, err);
+      ret = build_step_end (b, s, key, &rec, cached, err);
     }
   build_cache_record_release (&rec);
   copy_step_release (&c);
@@ -641,9 +640,9 @@ step_workdir (struct build *b, struct build_stage *s, const struct builder_instr
   free (s->cfg->config.working_dir);
   s->cfg->config.working_dir = hoist_xstrdup (wd);
   build_cache_record_init (&rec);
-  ret = step_key (s, in, wd, key, err);
+  ret = build_step_key (s, in, wd, key, err);
   if (ret == 0)
-    cached = step_lookup (b, key, &rec) > 0;
+    cached = build_step_lookup (b, key, &rec) > 0;
   if (ret == 0 && !cached)
     {
       ret = build_time_now (b, now, err);
@@ -656,9 +655,9 @@ step_workdir (struct build *b, struct build_stage *s, const struct builder_instr
     }
   if (ret == 0)
     {
-      log_layer (b, id, &rec, cached ? "reused" : "wrote");
+      build_log_layer (b, id, &rec, cached ? "reused" : "wrote");
       note_dirs (s, wd, true);
-      ret = step_end (b, s, key, &rec, cached, err);
+      ret = build_step_end (b, s, key, &rec, cached, err);
     }
   build_cache_record_release (&rec);
   return ret < 0 ? ret : (cached ? 1 : 0);
@@ -672,6 +671,8 @@ build_step_layer (struct build *b, size_t si, const struct builder_instruction *
 
   if (in->keyword == BUILDER_KW_WORKDIR)
     return step_workdir (b, s, in, id, err);
+  if (in->keyword == BUILDER_KW_RUN)
+    return build_step_run (b, s, in, id, err);
   return step_copy (b, s, in, id, err);
 }
 
@@ -687,9 +688,9 @@ build_step_meta (struct build *b, struct build_stage *s, const struct builder_in
 
   /* The config change is replayed every time; the cache only keeps the
    * time of the history entry, so a cached rebuild is byte-identical. */
-  if (step_key (s, in, "", key, err) < 0 || build_config_apply (b, s, in, &created_by, err) < 0)
+  if (build_step_key (s, in, "", key, err) < 0 || build_config_apply (b, s, in, &created_by, err) < 0)
     return -1;
-  cached = step_lookup (b, key, &rec) > 0 && !rec.has_layer;
+  cached = build_step_lookup (b, key, &rec) > 0 && !rec.has_layer;
   if (!cached)
     {
       build_cache_record_release (&rec);
@@ -716,7 +717,7 @@ build_step_meta (struct build *b, struct build_stage *s, const struct builder_in
    * older hoist recorded. */
   free (rec.created_by);
   rec.created_by = steal_pointer (&created_by);
-  ret = step_end (b, s, key, &rec, cached, err);
+  ret = build_step_end (b, s, key, &rec, cached, err);
   build_cache_record_release (&rec);
   return ret;
 }

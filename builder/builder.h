@@ -13,6 +13,7 @@
 
 #include "common/common.h"
 #include "registry/registry.h"
+#include "sandbox/sandbox.h"
 
 /* ---------------------------------------------------------------------
  * Dockerfile front end
@@ -1338,8 +1339,22 @@ struct builder_build_opts
   const char *platform;
   /* How bases are pulled from registries; NULL: the defaults. */
   const struct registry_opts *registry;
+  /* RUN: how steps are isolated, the secrets RUN --mount=type=secret may
+   * name (--secret id=ID,src=FILE), and a time limit per step (0: none). */
+  enum sandbox_isolation isolation;
+  const struct builder_secret *secrets;
+  size_t n_secrets;
+  unsigned run_timeout_s;
   builder_progress_fn progress; /* NULL: no progress */
   void *progress_data;
+};
+
+/* A build secret: RUN --mount=type=secret,id=ID reads the file SRC.  Its
+ * content never goes into a layer, the cache key or the log. */
+struct builder_secret
+{
+  const char *id;
+  const char *src;
 };
 
 /* What a build made: the target's manifest (a descriptor owned by the

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "builder/builder.h"
 #include "runner/runner.h"
@@ -34,6 +35,8 @@ build_usage (FILE *out)
            "      --retry N                retries of a failed registry request (default 4)\n"
            "  -o, --output SPEC            type=oci,dest=DIR or dest=FILE.tar; type=registry is --push\n"
            "      --build-context N=SRC    extra named context: oci-layout:///path[:tag] or a directory\n"
+           "      --secret id=ID,src=FILE  a secret for RUN --mount=type=secret,id=ID; may repeat\n"
+           "      --isolation MODE         RUN isolation: auto (default), userns or chroot\n"
            "      --compression ALGO       layer compression: gzip (default), zstd or none\n"
            "      --compression-level N    gzip 1-9 (default 6), zstd 1-19 (default 3)\n"
            "      --compression-threads N  compression threads (default: one per CPU)\n"
@@ -57,6 +60,8 @@ struct build_flags
   char **labels;
   char **outputs;
   char **build_contexts;
+  char **secret_specs;
+  const char *isolation;
   const char *target;
   const char *platform;
   const char *compression;
@@ -75,6 +80,7 @@ build_flags_release (struct build_flags *f)
   hoist_strv_free (f->labels);
   hoist_strv_free (f->outputs);
   hoist_strv_free (f->build_contexts);
+  hoist_strv_free (f->secret_specs);
 }
 
 /* buildx's `-o type=registry[,name=NAME...]`: --push, to the -t names
@@ -124,6 +130,8 @@ build_flags_parse (struct build_flags *f, int argc, char **argv, int *exit_code)
     { "build-context", required_argument, NULL, 'c' },
     { "progress", required_argument, NULL, 'g' },
     { "quiet", no_argument, NULL, 'q' },
+    { "secret", required_argument, NULL, 's' },
+    { "isolation", required_argument, NULL, 'I' },
     { "compression", required_argument, NULL, 'C' },
     { "compression-level", required_argument, NULL, 'L' },
     { "compression-threads", required_argument, NULL, 'j' },
@@ -162,6 +170,8 @@ build_flags_parse (struct build_flags *f, int argc, char **argv, int *exit_code)
       case 'c': hoist_strv_push (&f->build_contexts, optarg); break;
       case 'g': f->progress = optarg; break;
       case 'q': f->progress = "quiet"; break;
+      case 's': hoist_strv_push (&f->secret_specs, optarg); break;
+      case 'I': f->isolation = optarg; break;
       case 'C': f->compression = optarg; break;
       case 'L': f->level = optarg; break;
       case 'j': f->threads = optarg; break;
@@ -291,6 +301,8 @@ struct build_run
   struct builder_plan *plan;
   char *dockerfile;
   char **platforms; /* --platform A,B,...: each; NULL for one */
+  struct builder_secret *secrets;
+  char **secret_strings; /* what SECRETS point at */
 };
 
 static void
@@ -305,6 +317,8 @@ build_run_release (struct build_run *r)
   builder_plan_free (r->plan);
   builder_dockerfile_free (r->df);
   hoist_strv_free (r->platforms);
+  free (r->secrets);
+  hoist_strv_free (r->secret_strings);
   free (r->dockerfile);
 }
 
@@ -398,6 +412,63 @@ build_environment (struct builder_build_opts *o)
     o->source = NULL;
   if (o->revision != NULL && *o->revision == '\0')
     o->revision = NULL;
+  return 0;
+}
+
+/* One --secret as docker build takes it: id=ID,src=FILE (source= and
+ * type=file accepted). */
+static int
+build_secret (const char *spec, struct build_run *r, struct builder_secret *out)
+{
+  cleanup_free char *copy = hoist_xstrdup (spec);
+  char *rest = copy, *field;
+  const char *id = NULL, *src = NULL;
+
+  while ((field = strsep (&rest, ",")) != NULL)
+    {
+      if (strncmp (field, "id=", 3) == 0)
+        id = field + 3;
+      else if (strncmp (field, "src=", 4) == 0)
+        src = field + 4;
+      else if (strncmp (field, "source=", 7) == 0)
+        src = field + 7;
+      else if (strcmp (field, "type=file") == 0)
+        continue;
+      else
+        return runner_usage_error ("build", "--secret '%s': '%s' is not id=, src= or type=file", spec, field);
+    }
+  if (id == NULL || *id == '\0' || src == NULL || *src == '\0')
+    return runner_usage_error ("build", "--secret '%s' needs id=ID,src=FILE", spec);
+  if (access (src, R_OK) != 0)
+    return runner_usage_error ("build", "--secret '%s': cannot read '%s': %s", spec, src, strerror (errno));
+  hoist_strv_push (&r->secret_strings, id);
+  out->id = r->secret_strings[hoist_strv_len (r->secret_strings) - 1];
+  hoist_strv_push (&r->secret_strings, src);
+  out->src = r->secret_strings[hoist_strv_len (r->secret_strings) - 1];
+  return 0;
+}
+
+/* --secret and --isolation into the build's options. */
+static int
+build_run_flags (const struct build_flags *f, struct build_run *r)
+{
+  size_t n = hoist_strv_len (f->secret_specs);
+  int code;
+
+  if (f->isolation == NULL || strcmp (f->isolation, "auto") == 0)
+    r->opts.isolation = SANDBOX_ISOLATION_AUTO;
+  else if (strcmp (f->isolation, "userns") == 0)
+    r->opts.isolation = SANDBOX_ISOLATION_USERNS;
+  else if (strcmp (f->isolation, "chroot") == 0)
+    r->opts.isolation = SANDBOX_ISOLATION_CHROOT;
+  else
+    return runner_usage_error ("build", "--isolation must be auto, userns or chroot, not '%s'", f->isolation);
+  r->secrets = hoist_xcalloc (n + 1, sizeof *r->secrets);
+  for (size_t i = 0; i < n; i++)
+    if ((code = build_secret (f->secret_specs[i], r, &r->secrets[i])) != 0)
+      return code;
+  r->opts.secrets = r->secrets;
+  r->opts.n_secrets = n;
   return 0;
 }
 
@@ -627,6 +698,8 @@ runner_cmd_build (int argc, char **argv)
     exit_code = build_compression (&f, &r.opts);
   if (r0 == 0 && exit_code == 0)
     exit_code = build_environment (&r.opts);
+  if (r0 == 0 && exit_code == 0)
+    exit_code = build_run_flags (&f, &r);
   if (r0 == 0 && exit_code == 0)
     exit_code = build_plan (&f, &r);
   if (r0 == 0 && exit_code == 0)

@@ -206,8 +206,9 @@ for case in missing:3 outside:2 nostage:3 nouser:2 brokentar:3; do
   build "bad-$name" 1 -t "bad-$name" -f "$tmp/bad/$name.Dockerfile" "$tmp/bad"
   expect_in "$tmp/bad-$name.err" "$name.Dockerfile:$line:" "bad $name: the error names file and line"
 done
-build bad-run 3 -t bad-run -f "$tmp/bad/run.Dockerfile" "$tmp/bad"
-expect_in "$tmp/bad-run.err" "run.Dockerfile:3: RUN is not supported yet" "RUN is refused with its line"
+# FROM scratch has no shell: the RUN fails, naming the line and the program.
+build bad-run 1 -t bad-run -f "$tmp/bad/run.Dockerfile" "$tmp/bad"
+expect_in "$tmp/bad-run.err" "run.Dockerfile:3: cannot run '/bin/sh'" "RUN without a shell in the image names line and program"
 # No network here: the pull fails at once, naming the registry and the line.
 build bad-registry 1 -t bad-registry -f "$tmp/bad/registry.Dockerfile" "$tmp/bad"
 expect_in "$tmp/bad-registry.err" "registry.Dockerfile:1: FROM 'alpine:3.20': cannot pull 'alpine:3.20': cannot reach registry registry-1.docker.io" "an unreachable registry base is a clear error"

@@ -1,0 +1,169 @@
+#!/bin/bash
+# RUN end to end: Dockerfiles with RUN steps on a busybox base made by the
+# test from Debian's busybox-static, built by hoist in its sandbox, written
+# as an OCI layout, unpacked with umoci and compared with what the steps
+# did (created, changed, chmod'ed, chown'ed, hard-linked, symlinked,
+# deleted, directories replaced), then run.  Plus a multi-stage Dockerfile
+# in the shape of real service Dockerfiles (adduser, chown -R, USER).
+set -u
+: "${HOIST:?run through make check}"
+: "${HOIST_SRCDIR:?run through make check}"
+
+for tool in umoci python3 unshare; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "skip: $tool is not installed (apt-get install umoci python3 util-linux)"
+    exit 77
+  fi
+done
+# Debian's busybox-static: one static binary, a whole userland.
+busybox=/bin/busybox
+if [ ! -x "$busybox" ]; then
+  echo "skip: $busybox is not there (apt-get install busybox-static)"
+  exit 77
+fi
+
+pass=0
+fail=0
+tmp=$(mktemp -d)
+trap 'chmod -R u+rwX "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
+export HOIST_HOME=$tmp/home
+unset SOURCE_DATE_EPOCH
+
+ok () { pass=$((pass + 1)); echo "ok - $1"; }
+not_ok () { fail=$((fail + 1)); echo "not ok - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
+expect_eq () { if [ "$1" = "$2" ]; then ok "$3"; else not_ok "$3" "wanted: $2" "got:    $1"; fi; }
+expect_in () {
+  if grep -qF -- "$2" "$1"; then ok "$3"; else not_ok "$3" "'$2' not in $(basename "$1"):" "$(head -c 800 "$1")"; fi
+}
+
+# build NAME WANT ARGS... — hoist build, output in $tmp/NAME.{out,err}.
+build () {
+  local name=$1 want=$2
+  shift 2
+  "$HOIST" build "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null
+  local got=$?
+  if [ "$got" -eq "$want" ]; then ok "build $name (exit $want)"; else
+    not_ok "build $name" "exit $got, wanted $want" "$(tail -15 "$tmp/$name.err")"
+  fi
+}
+
+# unpack LAYOUT TAG DIR — umoci's view of the image.
+unpack () {
+  rm -rf "$3"
+  umoci unpack --rootless --image "$1:$2:latest" "$3" >/dev/null 2>"$tmp/umoci.err" || not_ok "umoci unpack $1:$2" "$(cat "$tmp/umoci.err")"
+}
+
+# owner FILE MEMBER — uid:gid of MEMBER as the layer tars of LAYOUT record it.
+tar_owner () {
+  python3 - "$1" "$2" <<'EOF'
+import json, sys, tarfile
+layout, member = sys.argv[1], sys.argv[2]
+idx = json.load(open(layout + "/index.json"))
+m = json.load(open(layout + "/blobs/sha256/" + idx["manifests"][0]["digest"][7:]))
+owner = "absent"
+for l in m["layers"]:
+    with tarfile.open(layout + "/blobs/sha256/" + l["digest"][7:]) as t:
+        for e in t.getmembers():
+            if e.name.rstrip("/") == member:
+                owner = "%d:%d" % (e.uid, e.gid)
+print(owner)
+EOF
+}
+
+# --- the base: busybox-static, /etc/passwd and /etc/group -------------------------
+base=$tmp/base
+mkdir -p "$base/bin" "$base/etc" "$base/tmp"
+cp "$busybox" "$base/bin/busybox"
+for t in sh ls cat echo mkdir rm ln chmod chown touch mv cp id adduser addgroup test true false sleep printf; do
+  ln -s busybox "$base/bin/$t"
+done
+printf 'root:x:0:0:root:/root:/bin/sh\n' >"$base/etc/passwd"
+printf 'root:x:0:\n' >"$base/etc/group"
+printf 'FROM scratch\nCOPY . /\nENV PATH=/bin\nCMD ["/bin/sh"]\n' >"$base/Dockerfile"
+build base 0 -t busybox -o "type=oci,dest=$tmp/bb" "$base"
+bbctx="busybox=oci-layout://$tmp/bb:busybox:latest"
+
+# --- one RUN per kind of change ----------------------------------------------------
+ctx=$tmp/ctx
+mkdir -p "$ctx"
+cat >"$ctx/Dockerfile" <<'EOF'
+FROM busybox
+RUN mkdir -p /data/sub /data/gone /data/replaced && echo one >/data/file && echo keep >/data/sub/keep \
+ && echo x >/data/gone/x && echo old >/data/replaced/old && echo f >/data/tofile && ln -s file /data/link
+RUN echo two >>/data/file && chmod 0751 /data/sub && chown 1001:1002 /data/sub/keep \
+ && ln /data/file /data/hard && ln -sf sub /data/link && rm -rf /data/gone \
+ && rm -rf /data/replaced && mkdir /data/replaced && echo new >/data/replaced/new \
+ && rm /data/tofile && mkdir /data/tofile
+RUN true
+CMD ["/bin/cat", "/data/file"]
+EOF
+build run 0 --build-context "$bbctx" -t run -o "type=oci,dest=$tmp/run" "$ctx"
+unpack "$tmp/run" run "$tmp/run-un"
+r=$tmp/run-un/rootfs
+expect_eq "$(cat "$r/data/file" 2>&1)" "$(printf 'one\ntwo')" "run: appended content"
+expect_eq "$(stat -c %a "$r/data/sub" 2>&1)" 751 "run: chmod"
+expect_eq "$(tar_owner "$tmp/run" data/sub/keep)" "1001:1002" "run: chown to 1001:1002 is in the layer"
+expect_eq "$(stat -c %i "$r/data/file")" "$(stat -c %i "$r/data/hard" 2>&1)" "run: hard link"
+expect_eq "$(readlink "$r/data/link" 2>&1)" sub "run: symlink retargeted"
+if [ -e "$r/data/gone" ]; then not_ok "run: deleted directory is gone (whiteout)"; else ok "run: deleted directory is gone (whiteout)"; fi
+if [ -e "$r/data/replaced/old" ] || [ ! -e "$r/data/replaced/new" ]; then
+  not_ok "run: replaced directory holds only the new file (opaque)" "$(ls -la "$r/data/replaced" 2>&1)"
+else ok "run: replaced directory holds only the new file (opaque)"; fi
+if [ -d "$r/data/tofile" ]; then ok "run: file replaced by a directory"; else not_ok "run: file replaced by a directory"; fi
+layers=$(python3 -c 'import json,sys; i=json.load(open(sys.argv[1]+"/index.json")); m=json.load(open(sys.argv[1]+"/blobs/sha256/"+i["manifests"][0]["digest"][7:])); print(len(m["layers"]))' "$tmp/run")
+expect_eq "$layers" 3 "run: a RUN that changes nothing adds no layer"
+if [ -e "$r/etc/resolv.conf" ] && [ ! -s "$r/etc/resolv.conf" ]; then
+  not_ok "run: the sandbox's mount points are not in the image"
+else ok "run: the sandbox's mount points are not in the image"; fi
+if unshare -Urmpf --mount-proc chroot "$r" /bin/cat /data/file >"$tmp/run.cat" 2>&1; then
+  expect_eq "$(cat "$tmp/run.cat")" "$(printf 'one\ntwo')" "run: the image runs"
+else not_ok "run: the image runs" "$(cat "$tmp/run.cat")"; fi
+
+# A cached rebuild runs nothing and gives the same image.
+build run-again 0 --build-context "$bbctx" -t run -o "type=oci,dest=$tmp/run2" "$ctx"
+expect_in "$tmp/run-again.err" "CACHED" "run: the rebuild is cached"
+expect_eq "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]+"/index.json"))["manifests"][0]["digest"])' "$tmp/run2")" \
+  "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]+"/index.json"))["manifests"][0]["digest"])' "$tmp/run")" \
+  "run: the cached rebuild is the same image"
+
+# --- failures ------------------------------------------------------------------------
+printf 'FROM busybox\nRUN echo about to fail && false\n' >"$ctx/Dockerfile.fail"
+build fail 1 --build-context "$bbctx" -f "$ctx/Dockerfile.fail" -t fail "$ctx"
+expect_in "$tmp/fail.err" 'Dockerfile.fail:2: process "/bin/sh -c echo about to fail && false" did not complete successfully: exit code: 1' \
+  "fail: the error names the line, the process and the exit code"
+expect_in "$tmp/fail.err" "about to fail" "fail: the step's output is in the log"
+printf 'FROM busybox\nRUN --mount=type=secret,id=tok cat /run/secrets/tok > /seen && cat /run/secrets/tok\n' >"$ctx/Dockerfile.secret"
+printf 's3cr3t-value\n' >"$tmp/secret.txt"
+build secret 0 --build-context "$bbctx" -f "$ctx/Dockerfile.secret" --secret id=tok,src="$tmp/secret.txt" -t secret -o "type=oci,dest=$tmp/secret" "$ctx"
+unpack "$tmp/secret" secret "$tmp/secret-un"
+expect_eq "$(cat "$tmp/secret-un/rootfs/seen" 2>&1)" s3cr3t-value "secret: the step read the secret"
+if [ -e "$tmp/secret-un/rootfs/run/secrets/tok" ]; then not_ok "secret: the secret is not in the image"; else ok "secret: the secret is not in the image"; fi
+
+# --- a service-shaped multi-stage Dockerfile ---------------------------------------------
+svc=$tmp/svc
+mkdir -p "$svc/src"
+printf '#!/bin/sh\necho serving\n' >"$svc/src/server.sh"
+cat >"$svc/Dockerfile" <<'EOF'
+FROM busybox AS build
+WORKDIR /src
+COPY src/ ./
+RUN mkdir -p /out && cp server.sh /out/server && chmod 0755 /out/server && echo built >/out/VERSION
+
+FROM busybox
+# Debian's busybox-static has no adduser: what it would write.
+RUN echo 'app:x:1001:' >>/etc/group && echo 'app:x:1001:1001::/app:/bin/sh' >>/etc/passwd && mkdir -p /app
+WORKDIR /app
+COPY --from=build /out/ /app/
+RUN chown -R app:app /app
+USER app
+HEALTHCHECK CMD ["/app/server"]
+CMD ["/app/server"]
+EOF
+build svc 0 --build-context "$bbctx" -t svc -o "type=oci,dest=$tmp/svc-out" "$svc"
+expect_eq "$(tar_owner "$tmp/svc-out" app/server)" "1001:1001" "svc: chown -R gave the files to app (1001)"
+unpack "$tmp/svc-out" svc "$tmp/svc-un"
+expect_in "$tmp/svc-un/rootfs/etc/passwd" "app:x:1001:1001" "svc: the step wrote /etc/passwd"
+expect_eq "$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["process"]; print(c["user"]["uid"])' "$tmp/svc-un/config.json")" 1001 "svc: the image runs as app"
+
+echo "# $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
