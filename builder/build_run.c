@@ -31,6 +31,7 @@
 #include <unistd.h>
 
 #include "builder/step_private.h"
+#include "builder/oci_private.h"
 #include "builder/snapshot_private.h"
 
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -156,25 +157,6 @@ run_key (struct build_stage *s, const struct builder_instruction *in, char *cons
 
 /* ---- Mounts ------------------------------------------------------------------ */
 
-/* mkdir -p DIR (absolute). */
-static int
-mkdir_p (const char *dir, struct hoist_error **err)
-{
-  cleanup_free char *p = hoist_xstrdup (dir);
-
-  for (char *q = p + 1;; q++)
-    if (*q == '/' || *q == '\0')
-      {
-        char c = *q;
-
-        *q = '\0';
-        if (mkdir (p, 0755) < 0 && errno != EEXIST)
-          return hoist_error_set (err, errno, "cannot create '%s'", p);
-        *q = c;
-        if (c == '\0')
-          return 0;
-      }
-}
 
 struct run_mounts
 {
@@ -232,7 +214,7 @@ run_mounts (struct build *b, const struct builder_instruction *in, struct run_mo
             if (hoist_sha256_digest (id, strlen (id), digest, err) < 0)
               return -1;
             dir = hoist_xasprintf ("%s/cache/" CACHE_MOUNTS_DIR "/%.23s", b->opts->home, digest + 7);
-            if (mkdir_p (dir, err) < 0)
+            if (oci_mkdir_parents (dir, err) < 0)
               {
                 free (dir);
                 return -1;

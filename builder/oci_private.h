@@ -104,6 +104,14 @@ int oci_tmpfile (int dirfd, const char *prefix, char **name, int *fd, struct hoi
 int oci_write_atomic (int dirfd, const char *name, const void *data, size_t len, struct hoist_error **err) HOIST_WUR;
 /* Write all of P to FD, retrying short writes and EINTR. */
 int oci_write_all (int fd, const void *p, size_t n, struct hoist_error **err) HOIST_WUR;
+
+/* mkdir -p PATH (mode 0755). */
+int oci_mkdir_parents (const char *path, struct hoist_error **err) HOIST_WUR;
+
+/* Store the LEN bytes at BYTES as blob DIGEST (their sha256, computed by
+ * the caller), unless STORE has it. */
+int oci_store_put_bytes (struct builder_store *store, const void *bytes, size_t len, const char *digest,
+                         struct hoist_error **err) HOIST_WUR;
 /* Take the layout's index lock (blocking).  *FD holds it until closed. */
 int oci_store_lock (struct builder_store *store, int *fd, struct hoist_error **err) HOIST_WUR;
 /* "blobs/sha256/<hex>" for a valid DIGEST; NULL (with *ERR set) otherwise. */

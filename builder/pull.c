@@ -21,23 +21,6 @@
 #define INDEX_DEPTH_MAX 4
 
 static int
-store_bytes (struct builder_store *store, const struct hoist_buf *bytes, const char *digest, struct hoist_error **err)
-{
-  struct builder_blob_ingest *ing = NULL;
-
-  if (builder_store_has_blob (store, digest))
-    return 0;
-  if (builder_store_blob_begin (store, &ing, err) < 0)
-    return -1;
-  if (oci_write_all (builder_blob_ingest_fd (ing), bytes->data, bytes->len, err) < 0)
-    {
-      builder_store_blob_abort (store, ing);
-      return -1;
-    }
-  return builder_store_blob_commit (store, ing, digest, 0, NULL, err);
-}
-
-static int
 fetch_blob (struct builder_store *store, struct registry_client *rc, const struct builder_descriptor *d,
             const struct builder_pull_opts *o, struct builder_pull_result *res, struct hoist_error **err)
 {
@@ -90,7 +73,7 @@ fetch_document (struct builder_store *store, struct registry_client *rc, const c
   if (!builder_media_type_is_manifest (media_type) && !builder_media_type_is_index (media_type))
     return hoist_error_set_status (err, EINVAL, "manifest %s has media type '%s', which is no image manifest or index",
                                    digest, media_type);
-  if (store_bytes (store, &bytes, digest, err) < 0)
+  if (oci_store_put_bytes (store, bytes.data, bytes.len, digest, err) < 0)
     return -1;
   builder_descriptor_set (desc, media_type, digest, (int64_t) bytes.len);
   return 0;

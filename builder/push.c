@@ -11,31 +11,11 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "builder/build_private.h"
 #include "builder/oci_private.h"
 #include "registry/registry.h"
-
-static double
-now_s (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-static void
-format_size (int64_t n, char *out, size_t cap)
-{
-  if (n >= 1000 * 1000)
-    snprintf (out, cap, "%.1f MB", (double) n / 1e6);
-  else if (n >= 1000)
-    snprintf (out, cap, "%.1f kB", (double) n / 1e3);
-  else
-    snprintf (out, cap, "%lld B", (long long) n);
-}
 
 /* The bytes of document REF into OUT (initialised by the caller), checked
  * against its digest. */
@@ -90,11 +70,11 @@ push_blob (struct builder_store *store, struct registry_client *rc, const struct
 {
   cleanup_close int fd = -1;
   char size[32];
-  double t0 = now_s ();
+  double t0 = build_now ();
   int64_t have;
   int r;
 
-  format_size (ref->size, size, sizeof size);
+  build_format_size (ref->size, size, sizeof size);
   r = registry_blob_exists (rc, ref->digest, err);
   if (r < 0)
     return -1;
@@ -122,9 +102,9 @@ push_blob (struct builder_store *store, struct registry_client *rc, const struct
     }
   if (!o->quiet)
     {
-      double dt = now_s () - t0;
+      double dt = build_now () - t0;
 
-      hoist_log_print ("blob %.19s %s: %s in %.2f s%s", ref->digest, size, r == 1 ? "mounted" : "pushed", dt, "");
+      hoist_log_print ("blob %.19s %s: %s in %.2f s", ref->digest, size, r == 1 ? "mounted" : "pushed", dt);
     }
   return 0;
 }

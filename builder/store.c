@@ -151,9 +151,8 @@ oci_blob_path (const char *digest, struct hoist_error **err)
 
 /* ---- Opening ------------------------------------------------------------- */
 
-/* mkdir -p PATH. */
-static int
-mkdir_parents (const char *path, struct hoist_error **err)
+int
+oci_mkdir_parents (const char *path, struct hoist_error **err)
 {
   cleanup_free char *p = hoist_xstrdup (path);
 
@@ -284,7 +283,7 @@ builder_store_open (const char *dir, bool create, struct builder_store **out, st
   struct builder_store *store;
   int ret;
 
-  if (create && mkdir_parents (dir, err) < 0)
+  if (create && oci_mkdir_parents (dir, err) < 0)
     return hoist_error_wrap (err, "cannot create layout '%s'", dir);
   store = hoist_xcalloc (1, sizeof (*store));
   store->path = hoist_xstrdup (dir);
@@ -511,30 +510,34 @@ builder_store_put_json (struct builder_store *store, const json_t *doc, const ch
   size_t len = 0;
   cleanup_free char *bytes = builder_json_canonical (doc, &len);
   char digest[HOIST_DIGEST_STR_SIZE];
-  struct builder_blob_ingest *ing = NULL;
-  int64_t size;
 
   builder_descriptor_init (out);
   if (bytes == NULL)
     return hoist_error_set_status (err, EINVAL, "cannot serialise a JSON document (not UTF-8)");
   if (hoist_sha256_digest (bytes, len, digest, err) < 0)
     return -1;
-  if (builder_store_has_blob (store, digest))
-    size = (int64_t) len;
-  else
-    {
-      if (builder_store_blob_begin (store, &ing, err) < 0)
-        return -1;
-      if (oci_write_all (ing->fd, bytes, len, err) < 0)
-        {
-          builder_store_blob_abort (store, ing);
-          return hoist_error_wrap (err, "cannot store JSON in '%s'", store->path);
-        }
-      if (builder_store_blob_commit (store, ing, digest, 0, &size, err) < 0)
-        return -1;
-    }
-  builder_descriptor_set (out, media_type, digest, size);
+  if (oci_store_put_bytes (store, bytes, len, digest, err) < 0)
+    return hoist_error_wrap (err, "cannot store JSON in '%s'", store->path);
+  builder_descriptor_set (out, media_type, digest, (int64_t) len);
   return 0;
+}
+
+int
+oci_store_put_bytes (struct builder_store *store, const void *bytes, size_t len, const char *digest,
+                     struct hoist_error **err)
+{
+  struct builder_blob_ingest *ing = NULL;
+
+  if (builder_store_has_blob (store, digest))
+    return 0;
+  if (builder_store_blob_begin (store, &ing, err) < 0)
+    return -1;
+  if (oci_write_all (ing->fd, bytes, len, err) < 0)
+    {
+      builder_store_blob_abort (store, ing);
+      return -1;
+    }
+  return builder_store_blob_commit (store, ing, digest, 0, NULL, err);
 }
 
 int
