@@ -92,7 +92,7 @@ main (int argc, char **argv)
   o.compression = BUILDER_COMPRESSION_NONE;
   o.threads = 1;
   t2 = now ();
-  if (builder_layer_writer_new (fd, &o, &w, &err) < 0 || builder_snapshot_diff (s, argv[1], NULL, w, &st, &err) < 0
+  if (builder_layer_writer_new (fd, &o, &w, &err) < 0 || builder_snapshot_diff (s, argv[1], w, &st, &err) < 0
       || builder_layer_finish (w, &res, &err) < 0)
     return fail ("diff", err);
   t2 = now () - t2;

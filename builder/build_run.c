@@ -135,8 +135,8 @@ key_field (struct hoist_buf *b, const char *name, const char *value)
 }
 
 static int
-run_key (struct build_stage *s, const struct builder_instruction *in, char *const *env,
-         char out[HOIST_DIGEST_STR_SIZE], struct hoist_error **err)
+run_key (struct build_stage *s, const struct builder_instruction *in, char *const *env, char out[HOIST_DIGEST_STR_SIZE],
+         struct hoist_error **err)
 {
   struct hoist_buf b;
   int ret;
@@ -156,7 +156,6 @@ run_key (struct build_stage *s, const struct builder_instruction *in, char *cons
 }
 
 /* ---- Mounts ------------------------------------------------------------------ */
-
 
 struct run_mounts
 {
@@ -233,9 +232,9 @@ run_mounts (struct build *b, const struct builder_instruction *in, struct run_mo
             if (src == NULL)
               {
                 if (mt->required)
-                  return hoist_error_set_status (err, ENOENT,
-                                                 "RUN --mount=type=secret: no secret '%s' (hint: --secret id=%s,src=FILE)",
-                                                 id != NULL ? id : "", id != NULL ? id : "ID");
+                  return hoist_error_set_status (
+                      err, ENOENT, "RUN --mount=type=secret: no secret '%s' (hint: --secret id=%s,src=FILE)",
+                      id != NULL ? id : "", id != NULL ? id : "ID");
                 break;
               }
             sm->source = src;
@@ -434,7 +433,7 @@ fill_run (void *data, struct builder_layer_writer *w, struct hoist_error **err)
   struct run_fill *f = data;
   const struct builder_snapshot_stats *st = &f->stats;
 
-  if (builder_snapshot_diff (f->before, build_rootfs_path (f->s->rootfs), NULL, w, &f->stats, err) < 0)
+  if (builder_snapshot_diff (f->before, build_rootfs_path (f->s->rootfs), w, &f->stats, err) < 0)
     return -1;
   return st->added + st->changed + st->removed + st->opaque == 0 ? 1 : 0;
 }
@@ -442,7 +441,7 @@ fill_run (void *data, struct builder_layer_writer *w, struct hoist_error **err)
 static enum sandbox_network
 run_network (enum builder_network n)
 {
-  return n == BUILDER_NETWORK_NONE ? SANDBOX_NETWORK_NONE
+  return n == BUILDER_NETWORK_NONE   ? SANDBOX_NETWORK_NONE
          : n == BUILDER_NETWORK_HOST ? SANDBOX_NETWORK_HOST
                                      : SANDBOX_NETWORK_DEFAULT;
 }
@@ -498,15 +497,21 @@ run_command (struct build *b, struct build_stage *s, const struct builder_instru
       if (res.timed_out)
         return hoist_error_set_status (err, ETIMEDOUT, "process \"%s\" did not finish in %u s (killed)", text,
                                        b->opts->run_timeout_s);
-      return hoist_error_set_status (err, ECHILD, "process \"%s\" did not complete successfully: exit code: %d", text,
-                                     res.exit_code);
+      return hoist_error_set_status (err, ECHILD, "process \"%s\" did not complete successfully: exit code: %d%s", text,
+                                     res.exit_code,
+                                     res.single_id ? " (note: this rootless build maps only container id 0, so a "
+                                                     "chown to any other id fails; hint: give the user ranges in "
+                                                     "/etc/subuid and /etc/subgid, e.g. 'usermod --add-subuids "
+                                                     "100000-165535 --add-subgids 100000-165535 USER', and install "
+                                                     "newuidmap and newgidmap, Debian package uidmap)"
+                                                   : "");
     }
   return 0;
 }
 
 static int
-run_write (struct build *b, struct build_stage *s, const struct builder_instruction *in, unsigned id,
-           char *const *argv, char *const *env, struct build_cache_record *rec, struct hoist_error **err)
+run_write (struct build *b, struct build_stage *s, const struct builder_instruction *in, unsigned id, char *const *argv,
+           char *const *env, struct build_cache_record *rec, struct hoist_error **err)
 {
   struct builder_snapshot *before = NULL;
   struct run_fill fill = { .b = b, .s = s };

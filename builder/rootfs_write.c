@@ -278,11 +278,24 @@ make_way (struct writer *w, int parentfd, const char *name, const char *q, struc
 
 /* ---- Metadata ------------------------------------------------------------------- */
 
+/* After a failed chown: EINVAL is an owner the user namespace does not
+ * map (a rootless build with no subordinate range: only container 0
+ * is), and the entry stays root's, as rootless podman's
+ * ignore_chown_errors has it.  The step's own chown to such an id fails
+ * with the sandbox's hint. */
+static int
+owner_failed (struct writer *w, const struct entry *en, struct hoist_error **err)
+{
+  if (errno == EINVAL)
+    return 0;
+  return fail (w, errno, "cannot set the owner of", en->q, err);
+}
+
 static int
 set_owner (struct writer *w, int fd, const struct entry *en, struct hoist_error **err)
 {
   if (w->root && fchown (fd, en->uid, en->gid) < 0)
-    return fail (w, errno, "cannot set the owner of", en->q, err);
+    return owner_failed (w, en, err);
   return 0;
 }
 
@@ -415,7 +428,7 @@ set_meta_at (struct writer *w, int parentfd, const struct entry *en, struct hois
   if (touch (w, parentfd, &st, true, err) < 0)
     return -1;
   if (w->root && fchownat (parentfd, en->name, en->uid, en->gid, AT_SYMLINK_NOFOLLOW) < 0)
-    return fail (w, errno, "cannot set the owner of", en->q, err);
+    return owner_failed (w, en, err);
   /* fchmodat follows a symlink, but S_ISLNK is excluded and the node was
    * made by mknodat, which never replaces: nothing else writes here. */
   if (!S_ISLNK (st.st_mode) && fchmodat (parentfd, en->name, en->mode, 0) < 0)

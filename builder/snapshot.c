@@ -489,7 +489,6 @@ link_first (void **tree, uint64_t ino, const char *path)
 struct differ
 {
   const struct builder_snapshot *before;
-  const struct builder_snapshot_idmap *idmap;
   struct builder_layer_writer *lw;
   struct builder_snapshot_stats stats;
   void *links; /* tsearch tree of struct link_first */
@@ -533,34 +532,6 @@ item_cmp (const void *a, const void *b)
     }
 }
 
-/* ID through the N ranges of M into *OUT; false when none holds it. */
-static bool
-map_id (const struct sandbox_idmap *m, size_t n, uint32_t id, uint32_t *out)
-{
-  for (size_t i = 0; i < n; i++)
-    if (id >= m[i].outside && id - m[i].outside < m[i].count)
-      {
-        *out = m[i].inside + (id - m[i].outside);
-        return true;
-      }
-  return false;
-}
-
-static int
-map_owner (struct differ *d, const struct statx *st, uid_t *uid, gid_t *gid, struct hoist_error **err)
-{
-  const struct builder_snapshot_idmap *m = d->idmap;
-  cleanup_free char *why = NULL;
-
-  *uid = st->stx_uid;
-  *gid = st->stx_gid;
-  if (m != NULL && m->n_uid > 0 && !map_id (m->uid, m->n_uid, st->stx_uid, uid))
-    why = hoist_xasprintf ("host uid %u has no id in the image", (unsigned) st->stx_uid);
-  else if (m != NULL && m->n_gid > 0 && !map_id (m->gid, m->n_gid, st->stx_gid, gid))
-    why = hoist_xasprintf ("host gid %u has no id in the image", (unsigned) st->stx_gid);
-  return why != NULL ? refuse_at (&d->w, EOVERFLOW, why, err) : 0;
-}
-
 /* The content of the regular file at W->path, checked to be node N's inode. */
 static int
 open_content (struct differ *d, const struct node *n, int *out, struct hoist_error **err)
@@ -595,8 +566,8 @@ write_node (struct differ *d, struct node *n, struct hoist_error **err)
 
   if (strncmp (n->name, WHITEOUT_PREFIX, WHITEOUT_PREFIX_LEN) == 0)
     return refuse_at (&d->w, EINVAL, "a name starting with '" WHITEOUT_PREFIX "' would read as a whiteout", err);
-  if (map_owner (d, &n->st, &e.uid, &e.gid, err) < 0)
-    return -1;
+  e.uid = n->st.stx_uid;
+  e.gid = n->st.stx_gid;
   e.mtime.tv_sec = n->st.stx_mtime.tv_sec;
   e.mtime.tv_nsec = n->st.stx_mtime.tv_nsec;
   if (type != S_IFDIR && n->st.stx_nlink > 1)
@@ -772,11 +743,10 @@ diff_dir (struct differ *d, const struct statx *dir_st, size_t first, size_t end
 }
 
 int
-builder_snapshot_diff (const struct builder_snapshot *before, const char *root,
-                       const struct builder_snapshot_idmap *idmap, struct builder_layer_writer *w,
+builder_snapshot_diff (const struct builder_snapshot *before, const char *root, struct builder_layer_writer *w,
                        struct builder_snapshot_stats *stats, struct hoist_error **err)
 {
-  struct differ d = { .before = before, .idmap = idmap, .lw = w };
+  struct differ d = { .before = before, .lw = w };
   int r;
 
   r = walker_open (&d.w, root, false, err);

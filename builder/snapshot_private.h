@@ -14,26 +14,14 @@
 
 struct builder_snapshot;
 
-/* Host ids as the image records them: a host id inside one of the
- * ranges [outside, outside + count) is inside + (id - outside); any other
- * fails the diff (the step made a file it cannot own in the image).
- * N == 0: ids are taken as they are (identity). */
-struct builder_snapshot_idmap
-{
-  const struct sandbox_idmap *uid;
-  size_t n_uid;
-  const struct sandbox_idmap *gid;
-  size_t n_gid;
-};
-
 struct builder_snapshot_stats
 {
-  size_t entries;   /* walked after the step */
-  size_t added;     /* new paths */
-  size_t changed;   /* content or metadata */
-  size_t removed;   /* whiteouts written */
-  size_t opaque;    /* opaque directories written */
-  uint64_t bytes;   /* file content written */
+  size_t entries; /* walked after the step */
+  size_t added;   /* new paths */
+  size_t changed; /* content or metadata */
+  size_t removed; /* whiteouts written */
+  size_t opaque;  /* opaque directories written */
+  uint64_t bytes; /* file content written */
 };
 
 /* Record the tree under ROOT (an absolute directory; never followed
@@ -56,10 +44,10 @@ void builder_snapshot_free (struct builder_snapshot *s);
  *  - files of one inode written in this layer: the first as a file, the
  *    others as hard links to it.
  * A parent directory of a changed path is written too when it changed
- * itself (as Docker's diff does); an unchanged parent is not.  Ids are
- * mapped through IDMAP (may be NULL).  STATS may be NULL. */
-int builder_snapshot_diff (const struct builder_snapshot *before, const char *root,
-                           const struct builder_snapshot_idmap *idmap, struct builder_layer_writer *w,
+ * itself (as Docker's diff does); an unchanged parent is not.  Owners are
+ * the ids stat gives: a rootless build runs in a user namespace whose ids
+ * are the container's (sandbox_userns_enter).  STATS may be NULL. */
+int builder_snapshot_diff (const struct builder_snapshot *before, const char *root, struct builder_layer_writer *w,
                            struct builder_snapshot_stats *stats, struct hoist_error **err) HOIST_WUR;
 
 #endif

@@ -1,8 +1,8 @@
 /* cmd_build.c — `hoist build`: flags named as docker build / buildah bud
  * name them; the work is builder_build's.  This file turns flags and
  * environment into builder options, prints progress as BuildKit's plain
- * output does, and maps failures to exit codes (3 for what this version
- * cannot do yet: RUN, registry bases, --push). */
+ * output does, and maps failures to exit codes (3 for an output this
+ * version cannot write yet). */
 #include "config.h"
 
 #include <errno.h>
@@ -14,40 +14,40 @@
 
 #include "builder/builder.h"
 #include "runner/runner.h"
+#include "sandbox/sandbox.h"
 
 static void
 build_usage (FILE *out)
 {
-  fprintf (out,
-           "usage: hoist build [OPTIONS] [CONTEXT]\n\n"
-           "Build an OCI image from a Dockerfile and a build context (default: '.').\n\n"
-           "  -f, --file FILE              Dockerfile (default: CONTEXT/Dockerfile)\n"
-           "  -t, --tag NAME[:TAG]         name the image; may repeat\n"
-           "      --build-arg K[=V]        set a build-time variable; may repeat\n"
-           "      --target STAGE           build up to this stage\n"
-           "      --platform P[,P...]      target platform(s), e.g. linux/amd64,linux/arm64 (an index)\n"
-           "      --label K=V              set an image label; may repeat\n"
-           "      --no-cache               do not use the build cache\n"
-           "      --push                   push the image to the registry of each -t name\n"
-           "      --creds USER[:PASS]      registry credentials for --push (default: config.json)\n"
-           "      --tls-verify=BOOL        false: accept any certificate, or plain HTTP\n"
-           "      --ca-file FILE           trust the CA certificates in FILE\n"
-           "      --retry N                retries of a failed registry request (default 4)\n"
-           "  -o, --output SPEC            type=oci,dest=DIR or dest=FILE.tar; type=registry is --push\n"
-           "      --build-context N=SRC    extra named context: oci-layout:///path[:tag] or a directory\n"
-           "      --secret id=ID,src=FILE  a secret for RUN --mount=type=secret,id=ID; may repeat\n"
-           "      --isolation MODE         RUN isolation: auto (default), userns or chroot\n"
-           "      --compression ALGO       layer compression: gzip (default), zstd or none\n"
-           "      --compression-level N    gzip 1-9 (default 6), zstd 1-19 (default 3)\n"
-           "      --compression-threads N  compression threads (default: one per CPU)\n"
-           "      --progress MODE          auto, plain, tty or quiet (default: auto)\n"
-           "  -q, --quiet                  no progress; print the image digest (--progress quiet)\n"
-           "  -h, --help                   show this help\n\n"
-           "Without -o the image goes into hoist's store ($HOIST_HOME/store, default\n"
-           "~/.local/share/hoist/store), tagged with -t; 'hoist images' lists it.  With -o it\n"
-           "is written there instead, named with -t.  SOURCE_DATE_EPOCH sets every time in\n"
-           "the image; HOIST_SOURCE and HOIST_REVISION set the org.opencontainers.image.source\n"
-           "and .revision labels.  Not built yet: RUN steps, registry bases (exit 3).\n");
+  fprintf (out, "usage: hoist build [OPTIONS] [CONTEXT]\n\n"
+                "Build an OCI image from a Dockerfile and a build context (default: '.').\n\n"
+                "  -f, --file FILE              Dockerfile (default: CONTEXT/Dockerfile)\n"
+                "  -t, --tag NAME[:TAG]         name the image; may repeat\n"
+                "      --build-arg K[=V]        set a build-time variable; may repeat\n"
+                "      --target STAGE           build up to this stage\n"
+                "      --platform P[,P...]      target platform(s), e.g. linux/amd64,linux/arm64 (an index)\n"
+                "      --label K=V              set an image label; may repeat\n"
+                "      --no-cache               do not use the build cache\n"
+                "      --push                   push the image to the registry of each -t name\n"
+                "      --creds USER[:PASS]      registry credentials for --push (default: config.json)\n"
+                "      --tls-verify=BOOL        false: accept any certificate, or plain HTTP\n"
+                "      --ca-file FILE           trust the CA certificates in FILE\n"
+                "      --retry N                retries of a failed registry request (default 4)\n"
+                "  -o, --output SPEC            type=oci,dest=DIR or dest=FILE.tar; type=registry is --push\n"
+                "      --build-context N=SRC    extra named context: oci-layout:///path[:tag] or a directory\n"
+                "      --secret id=ID,src=FILE  a secret for RUN --mount=type=secret,id=ID; may repeat\n"
+                "      --isolation MODE         RUN isolation: auto (default), userns or chroot\n"
+                "      --compression ALGO       layer compression: gzip (default), zstd or none\n"
+                "      --compression-level N    gzip 1-9 (default 6), zstd 1-19 (default 3)\n"
+                "      --compression-threads N  compression threads (default: one per CPU)\n"
+                "      --progress MODE          auto, plain, tty or quiet (default: auto)\n"
+                "  -q, --quiet                  no progress; print the image digest (--progress quiet)\n"
+                "  -h, --help                   show this help\n\n"
+                "Without -o the image goes into hoist's store ($HOIST_HOME/store, default\n"
+                "~/.local/share/hoist/store), tagged with -t; 'hoist images' lists it.  With -o it\n"
+                "is written there instead, named with -t.  SOURCE_DATE_EPOCH sets every time in\n"
+                "the image; HOIST_SOURCE and HOIST_REVISION set the org.opencontainers.image.source\n"
+                "and .revision labels.  Not built yet: RUN steps, registry bases (exit 3).\n");
 }
 
 struct build_flags
@@ -146,14 +146,30 @@ build_flags_parse (struct build_flags *f, int argc, char **argv, int *exit_code)
   while ((c = getopt_long (argc, argv, ":f:t:o:qh", longopts, NULL)) != -1)
     switch (c)
       {
-      case 'f': f->file = optarg; break;
-      case 't': hoist_strv_push (&f->tags, optarg); break;
-      case 'a': hoist_strv_push (&f->build_args, optarg); break;
-      case 'T': f->target = optarg; break;
-      case 'p': f->platform = optarg; break;
-      case 'l': hoist_strv_push (&f->labels, optarg); break;
-      case 'n': f->no_cache = true; break;
-      case 'P': f->push = true; break;
+      case 'f':
+        f->file = optarg;
+        break;
+      case 't':
+        hoist_strv_push (&f->tags, optarg);
+        break;
+      case 'a':
+        hoist_strv_push (&f->build_args, optarg);
+        break;
+      case 'T':
+        f->target = optarg;
+        break;
+      case 'p':
+        f->platform = optarg;
+        break;
+      case 'l':
+        hoist_strv_push (&f->labels, optarg);
+        break;
+      case 'n':
+        f->no_cache = true;
+        break;
+      case 'P':
+        f->push = true;
+        break;
       case 'o':
         {
           int r = registry_output (f, optarg);
@@ -167,14 +183,30 @@ build_flags_parse (struct build_flags *f, int argc, char **argv, int *exit_code)
             hoist_strv_push (&f->outputs, optarg);
           break;
         }
-      case 'c': hoist_strv_push (&f->build_contexts, optarg); break;
-      case 'g': f->progress = optarg; break;
-      case 'q': f->progress = "quiet"; break;
-      case 's': hoist_strv_push (&f->secret_specs, optarg); break;
-      case 'I': f->isolation = optarg; break;
-      case 'C': f->compression = optarg; break;
-      case 'L': f->level = optarg; break;
-      case 'j': f->threads = optarg; break;
+      case 'c':
+        hoist_strv_push (&f->build_contexts, optarg);
+        break;
+      case 'g':
+        f->progress = optarg;
+        break;
+      case 'q':
+        f->progress = "quiet";
+        break;
+      case 's':
+        hoist_strv_push (&f->secret_specs, optarg);
+        break;
+      case 'I':
+        f->isolation = optarg;
+        break;
+      case 'C':
+        f->compression = optarg;
+        break;
+      case 'L':
+        f->level = optarg;
+        break;
+      case 'j':
+        f->threads = optarg;
+        break;
       case 'h':
         build_usage (stdout);
         *exit_code = HOIST_EXIT_OK;
@@ -510,6 +542,38 @@ build_plan (const struct build_flags *f, struct build_run *r)
   return 0;
 }
 
+static bool
+plan_runs (const struct builder_plan *plan)
+{
+  for (size_t i = 0; i < plan->n_stages; i++)
+    for (size_t j = 0; j < plan->stages[i].n_instructions; j++)
+      if (plan->stages[i].instructions[j].keyword == BUILDER_KW_RUN)
+        return true;
+  return false;
+}
+
+/* Unprivileged, a build with RUN steps runs in a user namespace of its
+ * own (sandbox_userns_enter), so that its rootfs carries the image's
+ * owners and its steps can chown.  Before anything starts a thread.
+ * Where none can be made the build goes on: a RUN step then fails with
+ * the sandbox's explanation. */
+static int
+build_userns (const struct build_run *r)
+{
+  cleanup_free char *why = NULL;
+  struct hoist_error *err = NULL;
+  int entered;
+
+  if (geteuid () == 0 || !plan_runs (r->plan))
+    return 0;
+  entered = sandbox_userns_enter (&why, &err);
+  if (entered < 0)
+    return runner_fail_error (err);
+  if (why != NULL)
+    hoist_log (entered > 0 ? HOIST_LOG_WARN : HOIST_LOG_DEBUG, "%s", why);
+  return 0;
+}
+
 static int
 build_store (struct build_run *r)
 {
@@ -591,8 +655,8 @@ build_execute (const struct build_flags *f, struct build_run *r)
           free (tags);
           tags = more;
         }
-      hoist_log_print ("\nhoist: built %s (%zu layers, %zu steps cached, %zu run)%s", res.manifest.digest,
-                       res.n_layers, res.steps_cached, res.steps_run, tags ? tags : "");
+      hoist_log_print ("\nhoist: built %s (%zu layers, %zu steps cached, %zu run)%s", res.manifest.digest, res.n_layers,
+                       res.steps_cached, res.steps_run, tags ? tags : "");
     }
   if (f->push && build_push (f, r, &res.manifest, res.bases, po.quiet) < 0)
     {
@@ -702,6 +766,8 @@ runner_cmd_build (int argc, char **argv)
     exit_code = build_run_flags (&f, &r);
   if (r0 == 0 && exit_code == 0)
     exit_code = build_plan (&f, &r);
+  if (r0 == 0 && exit_code == 0)
+    exit_code = build_userns (&r);
   if (r0 == 0 && exit_code == 0)
     exit_code = build_store (&r);
   if (r0 == 0 && exit_code == 0 && hoist_strv_len (r.platforms) > 1)

@@ -7,8 +7,8 @@
  * isolation is the fallback for AUTO; the error otherwise names the
  * setting that would allow it.
  *
- * As root, hoist maps container ids 0-65535 onto the same host ids, so a
- * rootfs extracted by root (file owners as the image says) looks the
+ * As root, hoist maps every id of its own user namespace onto itself, so
+ * a rootfs extracted by root (file owners as the image says) looks the
  * same inside.  Unprivileged, the kernel lets a process map only its
  * own uid and gid, and only after giving up setgroups(2) ("deny"); a
  * wider range needs the setuid helpers newuidmap and newgidmap (the
@@ -175,6 +175,61 @@ subid_lookup (const char *path, const char *user, unsigned long id, bool *found,
  * The probe
  * ------------------------------------------------------------------- */
 
+/* Root's container ids: the ids this process's own user namespace has,
+ * each onto itself.  In the initial namespace that is every id; in the
+ * namespace a rootless build runs in (sandbox_userns_enter) it is the
+ * caller as 0 and its subordinate range as 1..N, or 0 alone.  PATH is
+ * /proc/self/uid_map or gid_map ("inside outside count" lines); NULL, a
+ * missing file or one with no line that parses gives the root range. */
+static int
+own_ids (const char *path, struct sandbox_idmap *v, size_t *n, struct hoist_error **err)
+{
+  cleanup_buf struct hoist_buf b;
+  cleanup_close int fd = -1;
+  const char *p, *end;
+
+  *n = 0;
+  hoist_buf_init (&b, 4096);
+  fd = path != NULL ? open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY) : -1;
+  if (fd < 0 && path != NULL && errno != ENOENT)
+    return hoist_error_set (err, errno, "cannot open '%s'", path);
+  if (fd >= 0 && hoist_buf_read_fd (&b, fd, err) < 0)
+    return hoist_error_wrap (err, "cannot read '%s'", path);
+  p = b.data != NULL ? b.data : "";
+  end = p + b.len;
+  while (p < end && *n < SANDBOX_IDMAPS_MAX)
+    {
+      const char *eol = memchr (p, '\n', (size_t) (end - p));
+      uint32_t f[3];
+      size_t nf = 0;
+
+      if (eol == NULL)
+        eol = end;
+      while (nf < 3)
+        {
+          const char *q;
+
+          while (p < eol && is_blank (*p))
+            p++;
+          for (q = p; q < eol && !is_blank (*q); q++)
+            ;
+          if (!parse_u32 (p, (size_t) (q - p), &f[nf]))
+            break;
+          nf++;
+          p = q;
+        }
+      if (nf == 3 && f[2] > 0)
+        v[(*n)++] = (struct sandbox_idmap){ .inside = f[0], .outside = f[0], .count = f[2] };
+      p = eol + 1;
+    }
+  if (*n == 0)
+    {
+      v[0] = (struct sandbox_idmap){ .inside = 0, .outside = 0, .count = ROOT_RANGE };
+      *n = 1;
+    }
+  return 0;
+}
+
 static void
 single_map (struct sandbox_idmap *m, uid_t outside)
 {
@@ -190,9 +245,10 @@ sandbox_idmaps_probe_from (const struct sandbox_idmap_source *src, struct sandbo
   memset (out, 0, sizeof *out);
   if (src->uid == 0)
     {
-      out->uid[0] = (struct sandbox_idmap){ .inside = 0, .outside = 0, .count = ROOT_RANGE };
-      out->gid[0] = out->uid[0];
-      out->n_uid = out->n_gid = 1;
+      if (own_ids (src->uid_map_path, out->uid, &out->n_uid, err) < 0
+          || own_ids (src->gid_map_path, out->gid, &out->n_gid, err) < 0)
+        return -1;
+      out->single = out->n_uid == 1 && out->uid[0].count == 1;
       return 0;
     }
   single_map (&out->uid[0], src->uid);
@@ -229,6 +285,8 @@ sandbox_idmaps_probe (struct sandbox_idmaps *out, struct hoist_error **err)
     .subuid_path = "/etc/subuid",
     .subgid_path = "/etc/subgid",
     .have_helpers = access (NEWUIDMAP, X_OK) == 0 && access (NEWGIDMAP, X_OK) == 0,
+    .uid_map_path = "/proc/self/uid_map",
+    .gid_map_path = "/proc/self/gid_map",
   };
   struct passwd pw, *found = NULL;
   char pwbuf[4096];

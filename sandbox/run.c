@@ -793,7 +793,10 @@ sandbox_run (const struct sandbox_spec *spec, struct sandbox_result *res, struct
   if (ret < 0)
     return hoist_error_set_status (err, -ret, "%s", why);
   res->isolation = s.mode.isolation;
-  if (prepare (&s, spec, &c, err) < 0 || start (&s, &c, err) < 0 || wait_step (&s, spec->timeout_s, err) < 0)
+  if (prepare (&s, spec, &c, err) < 0)
+    return -1;
+  res->single_id = s.mode.userns && s.maps.single;
+  if (start (&s, &c, err) < 0 || wait_step (&s, spec->timeout_s, err) < 0)
     return -1;
   return finish (&s, spec, res, err);
 }

@@ -67,8 +67,9 @@ struct sandbox_idmaps
   bool single;
 };
 
-/* Work out the id maps for the calling user: as root, container 0-65535
- * onto host 0-65535 (a full range); otherwise the caller's own id as 0
+/* Work out the id maps for the calling user: as root, every id of the
+ * process's own user namespace onto itself (in the initial namespace all
+ * of them; in the one sandbox_userns_enter made, what it mapped); otherwise the caller's own id as 0
  * plus the caller's range from /etc/subuid and /etc/subgid (by name or
  * id) when newuidmap and newgidmap exist; otherwise only 0 -> the caller
  * (SINGLE).  Never fails for a missing subuid entry; fails only when the
@@ -77,11 +78,11 @@ int sandbox_idmaps_probe (struct sandbox_idmaps *out, struct hoist_error **err) 
 
 struct sandbox_spec
 {
-  const char *rootfs;  /* the step's root directory (absolute) */
-  char *const *argv;   /* argv[0] resolved inside the rootfs through PATH of ENVP, as execvpe would */
-  char *const *envp;   /* the step's whole environment */
-  const char *cwd;     /* inside the rootfs; created (owned by UID:GID) when missing, as BuildKit does */
-  uid_t uid;           /* container ids the step runs as */
+  const char *rootfs; /* the step's root directory (absolute) */
+  char *const *argv;  /* argv[0] resolved inside the rootfs through PATH of ENVP, as execvpe would */
+  char *const *envp;  /* the step's whole environment */
+  const char *cwd;    /* inside the rootfs; created (owned by UID:GID) when missing, as BuildKit does */
+  uid_t uid;          /* container ids the step runs as */
   gid_t gid;
   const gid_t *groups; /* supplementary groups (container ids), N_GROUPS of them */
   size_t n_groups;
@@ -105,10 +106,13 @@ struct sandbox_spec
 
 struct sandbox_result
 {
-  int exit_code;  /* the step's exit status, or 128 + signal */
-  int signal;     /* the signal that ended it, or 0 */
-  bool timed_out; /* killed by timeout_s */
+  int exit_code;                    /* the step's exit status, or 128 + signal */
+  int signal;                       /* the signal that ended it, or 0 */
+  bool timed_out;                   /* killed by timeout_s */
   enum sandbox_isolation isolation; /* what was used (AUTO resolved) */
+  /* Only container id 0 was mapped (rootless with no subordinate range):
+   * a chown to any other id failed in the step with EINVAL. */
+  bool single_id;
 };
 
 /* Run SPEC.  Returns 0 when the step ran (whatever its exit code: see
@@ -130,6 +134,18 @@ struct sandbox_result
  * cannot be: a snapshot diff should not take a directory's ctime alone
  * for a change. */
 int sandbox_run (const struct sandbox_spec *spec, struct sandbox_result *res, struct hoist_error **err) HOIST_WUR;
+
+/* For an unprivileged caller, move this process into a new user and
+ * mount namespace in which it is root: container 0 is the caller and
+ * 1..N its range from /etc/subuid and /etc/subgid (through newuidmap and
+ * newgidmap), or 0 alone without one, as `buildah unshare` does.  A build
+ * then extracts its rootfs with the image's owners and its RUN steps can
+ * chown to any mapped id.  Call it while the process has one thread.
+ * Returns 0 when there is no need (root) or no way (*WHY says why, owned:
+ * the process is unchanged), 1 when entered (*WHY is a warning when the
+ * range could not be mapped and only 0 was), -1 on an error after which
+ * the process cannot go on. */
+int sandbox_userns_enter (char **why, struct hoist_error **err) HOIST_WUR;
 
 /* Whether ISOLATION can be used here at all (for AUTO: which one would
  * be), without running anything: creates a user namespace in a child and

@@ -130,6 +130,10 @@ struct sandbox_idmap_source
   const char *subuid_path; /* "/etc/subuid" */
   const char *subgid_path;
   bool have_helpers; /* newuidmap and newgidmap are installed */
+  /* For uid 0: the process's own maps, "/proc/self/uid_map" and
+   * gid_map; NULL: container ids 0-65535. */
+  const char *uid_map_path;
+  const char *gid_map_path;
 };
 
 int sandbox_idmaps_probe_from (const struct sandbox_idmap_source *src, struct sandbox_idmaps *out,

@@ -71,15 +71,9 @@ EOF
 }
 
 # --- the base: busybox-static, /etc/passwd and /etc/group -------------------------
+. "$HOIST_SRCDIR/tests/integration/busybox_base.sh"
 base=$tmp/base
-mkdir -p "$base/bin" "$base/etc" "$base/tmp"
-cp "$busybox" "$base/bin/busybox"
-for t in sh ls cat echo mkdir rm ln chmod chown touch mv cp id adduser addgroup test true false sleep printf; do
-  ln -s busybox "$base/bin/$t"
-done
-printf 'root:x:0:0:root:/root:/bin/sh\n' >"$base/etc/passwd"
-printf 'root:x:0:\n' >"$base/etc/group"
-printf 'FROM scratch\nCOPY . /\nENV PATH=/bin\nCMD ["/bin/sh"]\n' >"$base/Dockerfile"
+busybox_base "$base" || { echo "cannot make the busybox base in $base"; exit 1; }
 build base 0 -t busybox -o "type=oci,dest=$tmp/bb" "$base"
 bbctx="busybox=oci-layout://$tmp/bb:busybox:latest"
 

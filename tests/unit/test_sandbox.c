@@ -692,6 +692,7 @@ test_idmaps_probe (void **state)
 {
   cleanup_free char *subuid = NULL;
   cleanup_free char *subgid = NULL;
+  cleanup_free char *map = NULL;
   struct sandbox_idmaps m;
   cleanup_error struct hoist_error *err = NULL;
   struct sandbox_idmap_source src = { .uid = 0, .gid = 0 };
@@ -705,7 +706,33 @@ test_idmaps_probe (void **state)
   assert_int_equal (m.n_uid, 1);
   assert_int_equal (m.uid[0].count, 65536);
   assert_false (m.single);
-  src = (struct sandbox_idmap_source){ 1000, 1000, "alice", subuid, subgid, true };
+  /* Root in the initial namespace: every id onto itself. */
+  map = write_tmp ("uid_map", "         0          0 4294967295\n");
+  src.uid_map_path = src.gid_map_path = map;
+  assert_int_equal (sandbox_idmaps_probe_from (&src, &m, &err), 0);
+  assert_int_equal (m.n_uid, 1);
+  assert_int_equal (m.uid[0].outside, 0);
+  assert_int_equal (m.uid[0].count, 4294967295u);
+  assert_false (m.single);
+  assert_false (m.helpers);
+  /* Root in a rootless build's namespace: the caller and its range. */
+  free (map);
+  map = write_tmp ("uid_map_range", "0 1000 1\n1 100000 65536\ngarbage\n");
+  src.uid_map_path = src.gid_map_path = map;
+  assert_int_equal (sandbox_idmaps_probe_from (&src, &m, &err), 0);
+  assert_int_equal (m.n_uid, 2);
+  assert_int_equal (m.uid[1].inside, 1);
+  assert_int_equal (m.uid[1].outside, 1);
+  assert_int_equal (m.uid[1].count, 65536);
+  assert_false (m.single);
+  /* ... or the caller alone. */
+  free (map);
+  map = write_tmp ("uid_map_single", "0 1000 1\n");
+  src.uid_map_path = src.gid_map_path = map;
+  assert_int_equal (sandbox_idmaps_probe_from (&src, &m, &err), 0);
+  assert_int_equal (m.n_gid, 1);
+  assert_true (m.single);
+  src = (struct sandbox_idmap_source){ 1000, 1000, "alice", subuid, subgid, true, NULL, NULL };
   assert_int_equal (sandbox_idmaps_probe_from (&src, &m, &err), 0);
   assert_true (m.helpers);
   assert_int_equal (m.n_uid, 2);

@@ -83,8 +83,8 @@ rm_rf (const char *path)
 
 /* Diff BEFORE against the tree at DIR into the layer file. */
 static int
-diff_at (const struct builder_snapshot *before, const char *dir, const struct builder_snapshot_idmap *map,
-         struct builder_snapshot_stats *st, struct builder_layer_result *res, struct hoist_error **err)
+diff_at (const struct builder_snapshot *before, const char *dir, struct builder_snapshot_stats *st,
+         struct builder_layer_result *res, struct hoist_error **err)
 {
   struct builder_layer_opts o;
   struct builder_layer_writer *w = NULL;
@@ -97,7 +97,7 @@ diff_at (const struct builder_snapshot *before, const char *dir, const struct bu
   o.compression = BUILDER_COMPRESSION_NONE;
   o.threads = 1;
   assert_int_equal (builder_layer_writer_new (fd, &o, &w, err), 0);
-  r = builder_snapshot_diff (before, dir, map, w, st, err);
+  r = builder_snapshot_diff (before, dir, w, st, err);
   if (r == 0)
     r = builder_layer_finish (w, res != NULL ? res : &ignored, err);
   builder_layer_writer_free (w);
@@ -216,7 +216,7 @@ finish (struct builder_snapshot *s, struct builder_snapshot_stats *st)
 {
   cleanup_error struct hoist_error *err = NULL;
 
-  if (diff_at (s, root, NULL, st, NULL, &err) < 0)
+  if (diff_at (s, root, st, NULL, &err) < 0)
     fail_msg ("diff: %s", err->msg);
   builder_snapshot_free (s);
 }
@@ -489,7 +489,7 @@ test_whiteout_name_refused (void **state)
   struct builder_snapshot *s = start (base_tree);
 
   put ("d/.wh.x", "", 0644);
-  assert_true (diff_at (s, root, NULL, NULL, NULL, &err) < 0);
+  assert_true (diff_at (s, root, NULL, NULL, &err) < 0);
   assert_int_equal (err->status, EINVAL);
   assert_non_null (strstr (err->msg, "cannot put '/d/.wh.x' in the layer: a name starting with '.wh.' would"));
   builder_snapshot_free (s);
@@ -515,26 +515,6 @@ test_long_paths (void **state)
   want = hoist_xasprintf ("f %s 0644 4", rel);
   assert_true (hoist_strv_len (got) == 7 && strlen (rel) > 255);
   assert_string_equal (got[6], want);
-}
-
-static void
-test_idmap (void **state)
-{
-  cleanup_error struct hoist_error *err = NULL;
-  struct sandbox_idmap uid = { .inside = 0, .outside = geteuid (), .count = 1 };
-  struct sandbox_idmap gid = { .inside = 0, .outside = getegid (), .count = 1 };
-  struct builder_snapshot_idmap map = { .uid = &uid, .n_uid = 1, .gid = &gid, .n_gid = 1 };
-  struct builder_snapshot *s = start (NULL);
-
-  put ("new", "n", 0644);
-  assert_int_equal (diff_at (s, root, &map, NULL, NULL, &err), 0);
-  expect_layer (true, (const char *const[]){ "f new 0644 1 0:0", NULL });
-  /* An id outside the map is refused. */
-  uid.outside = geteuid () + 1;
-  assert_true (diff_at (s, root, &map, NULL, NULL, &err) < 0);
-  assert_int_equal (err->status, EOVERFLOW);
-  assert_non_null (strstr (err->msg, "cannot put '/new' in the layer: host uid"));
-  builder_snapshot_free (s);
 }
 
 static void
@@ -577,7 +557,7 @@ test_mount_point_skipped (void **state)
     }
   put ("mnt/on-tmpfs", "t", 0644);
   put ("d/new", "n", 0644);
-  r = diff_at (s, root, NULL, NULL, NULL, &err);
+  r = diff_at (s, root, NULL, NULL, &err);
   umount2 (P ("mnt"), MNT_DETACH);
   builder_snapshot_free (s);
   assert_int_equal (r, 0);
@@ -737,13 +717,13 @@ test_umoci_round_trip (void **state)
   assert_int_equal (builder_snapshot_take (empty, &s, &err), 0);
   assert_int_equal (rmdir (empty), 0);
   round_trip_base ();
-  assert_int_equal (diff_at (s, root, NULL, NULL, &res[0], &err), 0);
+  assert_int_equal (diff_at (s, root, NULL, &res[0], &err), 0);
   builder_snapshot_free (s);
   add_layer_blob (oci, &res[0], &layers[0]);
   /* The step's layer. */
   s = start (NULL);
   round_trip_change ();
-  assert_int_equal (diff_at (s, root, NULL, NULL, &res[1], &err), 0);
+  assert_int_equal (diff_at (s, root, NULL, &res[1], &err), 0);
   builder_snapshot_free (s);
   add_layer_blob (oci, &res[1], &layers[1]);
   write_layout (oci, res, layers);
@@ -782,7 +762,6 @@ main (void)
     T (test_odd_names),
     T (test_whiteout_name_refused),
     T (test_long_paths),
-    T (test_idmap),
     T (test_many_entries),
     T (test_mount_point_skipped),
     T (test_umoci_round_trip),
