@@ -94,6 +94,8 @@ int build_rootfs_stat (const struct build_rootfs *r, const char *path, struct st
  * WORKDIR directories.  R may be NULL (scratch): numeric ids only.  A
  * user without a group takes its passwd entry's group when named, and
  * its own number when numeric (BuildKit's rule). */
+/* The home directory /etc/passwd of R gives UID, or NULL.  Owned. */
+char *build_rootfs_home (const struct build_rootfs *r, uid_t uid);
 int build_rootfs_user (const struct build_rootfs *r, const char *user, uid_t *uid, gid_t *gid,
                        struct hoist_error **err) HOIST_WUR;
 
@@ -260,28 +262,28 @@ struct build_stage
 /* A --build-context. */
 struct build_named
 {
-  char *name; /* familiar form */
-  char *dir;  /* a directory context; NULL for oci-layout */
-  char *layout; /* oci-layout path */
-  char *ref;    /* tag or digest in the layout; NULL: "latest" or the only one */
-  struct builder_context *ctx;  /* the directory, opened on first use */
-  struct build_stage *image;    /* the layout's image, loaded on first use */
-  char *pulled;                 /* a registry image: the name it was pulled by */
+  char *name;                  /* familiar form */
+  char *dir;                   /* a directory context; NULL for oci-layout */
+  char *layout;                /* oci-layout path */
+  char *ref;                   /* tag or digest in the layout; NULL: "latest" or the only one */
+  struct builder_context *ctx; /* the directory, opened on first use */
+  struct build_stage *image;   /* the layout's image, loaded on first use */
+  char *pulled;                /* a registry image: the name it was pulled by */
 };
 
 struct build
 {
   const struct builder_build_opts *opts;
   struct builder_store *store;
-  struct build_cache *cache; /* NULL: no cache */
-  struct builder_context *ctx; /* opened on first use */
+  struct build_cache *cache;     /* NULL: no cache */
+  struct builder_context *ctx;   /* opened on first use */
   struct builder_ignore *ignore; /* Dockerfile.dockerignore, when there is one */
-  struct build_stage *stages; /* parallel to plan->stages */
+  struct build_stage *stages;    /* parallel to plan->stages */
   struct build_named *named;
   size_t n_named;
-  char *tmp_dir; /* removed at the end */
+  char *tmp_dir;             /* removed at the end */
   char *os, *arch, *variant; /* the default platform */
-  unsigned next_id; /* progress step numbers */
+  unsigned next_id;          /* progress step numbers */
   size_t cached, run;
 };
 

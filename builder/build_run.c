@@ -37,7 +37,6 @@
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 /* One line of step output, as the log shows it. */
 #define OUTPUT_LINE_MAX 4096
-#define CACHE_MOUNTS_DIR "run-cache"
 
 /* ---- The command and its environment ------------------------------------------------ */
 
@@ -71,30 +70,113 @@ run_env (const struct build_stage *s)
   return out;
 }
 
-/* The argv: exec form as is; shell form through SHELL.  A RUN that is
- * only a heredoc runs its body. */
+/* Where a heredoc script with a #! line is mounted, as BuildKit has it. */
+#define SCRIPT_DIR "/dev/pipes/"
+
+/* The interpreter of a "#!" line, as the kernel reads it: the program,
+ * then the rest of the line (trimmed) as one argument when there is one. */
 static int
-run_argv (const struct build_stage *s, const struct builder_instruction *in, char ***out, struct hoist_error **err)
+shebang_argv (const char *body, char ***argv, struct hoist_error **err)
+{
+  const char *p = body + 2, *end = p + strcspn (p, "\n");
+  const char *prog, *arg;
+
+  while (p < end && (*p == ' ' || *p == '\t'))
+    p++;
+  prog = p;
+  while (p < end && *p != ' ' && *p != '\t')
+    p++;
+  if (p == prog)
+    return hoist_error_set_status (err, EINVAL, "RUN: the heredoc's '#!' line names no interpreter");
+  hoist_strv_push_take (argv, hoist_xstrndup (prog, (size_t) (p - prog)));
+  while (p < end && (*p == ' ' || *p == '\t'))
+    p++;
+  arg = p;
+  while (end > arg && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+    end--;
+  if (end > arg)
+    hoist_strv_push_take (argv, hoist_xstrndup (arg, (size_t) (end - arg)));
+  return 0;
+}
+
+/* Whether LINE is only the heredoc marker of H: "<<EOF", "<<-EOF",
+ * "<<'EOF'", "<<\"EOF\"". */
+static bool
+heredoc_only (const char *line, const struct builder_heredoc *h)
+{
+  size_t n = strlen (h->name), len;
+
+  line += strspn (line, " \t");
+  len = strcspn (line, " \t");
+  if (line[len + strspn (line + len, " \t")] != '\0' || strncmp (line, "<<", 2) != 0)
+    return false;
+  line += 2, len -= 2;
+  if (len > 0 && *line == '-')
+    line++, len--;
+  if (len == n + 2 && (*line == '\'' || *line == '"') && line[n + 1] == *line)
+    line++, len -= 2;
+  return len == n && strncmp (line, h->name, n) == 0;
+}
+
+/* The argv, as BuildKit makes it: exec form as is; shell form through
+ * SHELL.  A RUN that is only one heredoc runs its body (tabs stripped for
+ * <<-): through the shell, or, when it starts with "#!", as a script at
+ * /dev/pipes/NAME run by its interpreter (*SCRIPT gets the body to mount
+ * there).  A command with heredocs goes to the shell whole, the bodies
+ * after the line, and the shell reads them as it would in a script. */
+static int
+run_argv (const struct build_stage *s, const struct builder_instruction *in, char ***out, struct run_mounts *m,
+          struct hoist_error **err)
 {
   char *const *shell = s->cfg->config.shell;
-  char **argv = NULL;
+  cleanup_strv char **argv = NULL;
+  cleanup_free char *script = NULL;
   const char *line;
 
   if (in->exec_form)
     {
+      if (in->n_heredocs > 0)
+        return hoist_error_set_status (err, EINVAL, "RUN: heredocs need the shell form");
       for (size_t i = 0; i < in->n_args; i++)
         hoist_strv_push (&argv, in->args[i]);
-      *out = argv;
-      return argv == NULL ? hoist_error_set_status (err, EINVAL, "RUN: empty command") : 0;
+      if (argv == NULL)
+        return hoist_error_set_status (err, EINVAL, "RUN: empty command");
+      *out = steal_pointer (&argv);
+      return 0;
     }
   line = in->n_args > 0 ? in->args[0] : "";
-  if (in->n_heredocs > 0)
+  if (in->n_heredocs == 1 && heredoc_only (line, &in->heredocs[0]))
     {
-      if (in->n_heredocs != 1 || strncmp (line, "<<", 2) != 0 || strchr (line, ' ') != NULL)
-        return hoist_error_set_status (err, ENOTSUP,
-                                       "RUN: a heredoc used with a command is not supported yet (hint: a RUN that is "
-                                       "only the heredoc runs its body)");
-      line = in->heredocs[0].body;
+      const struct builder_heredoc *h = &in->heredocs[0];
+
+      script = h->chomp ? builder_heredoc_chomp (h->body) : hoist_xstrdup (h->body);
+      if (strncmp (script, "#!", 2) == 0)
+        {
+          if (shebang_argv (script, &argv, err) < 0)
+            return -1;
+          m->script_target = hoist_xasprintf (SCRIPT_DIR "%s", h->name);
+          hoist_strv_push (&argv, m->script_target);
+          m->script = steal_pointer (&script);
+          *out = steal_pointer (&argv);
+          return 0;
+        }
+      line = script;
+    }
+  else if (in->n_heredocs > 0)
+    {
+      struct hoist_buf b;
+
+      hoist_buf_init (&b, HOIST_BUF_NO_LIMIT);
+      build_buf_addstr (&b, line);
+      build_buf_addch (&b, '\n');
+      for (size_t i = 0; i < in->n_heredocs; i++)
+        {
+          build_buf_addstr (&b, in->heredocs[i].body);
+          build_buf_addstr (&b, in->heredocs[i].name);
+          build_buf_addch (&b, '\n');
+        }
+      script = hoist_buf_detach (&b, NULL);
+      line = script;
     }
   if (shell != NULL && shell[0] != NULL)
     for (size_t i = 0; shell[i] != NULL; i++)
@@ -105,7 +187,7 @@ run_argv (const struct build_stage *s, const struct builder_instruction *in, cha
       hoist_strv_push (&argv, "-c");
     }
   hoist_strv_push (&argv, line);
-  *out = argv;
+  *out = steal_pointer (&argv);
   return 0;
 }
 
@@ -135,9 +217,10 @@ key_field (struct hoist_buf *b, const char *name, const char *value)
 }
 
 static int
-run_key (struct build_stage *s, const struct builder_instruction *in, char *const *env, char out[HOIST_DIGEST_STR_SIZE],
-         struct hoist_error **err)
+run_key (struct build_stage *s, const struct builder_instruction *in, char *const *env, const struct run_mounts *m,
+         char out[HOIST_DIGEST_STR_SIZE], struct hoist_error **err)
 {
+  char fields[HOIST_DIGEST_STR_SIZE];
   struct hoist_buf b;
   int ret;
 
@@ -149,109 +232,15 @@ run_key (struct build_stage *s, const struct builder_instruction *in, char *cons
   key_field (&b, "user", s->cfg->config.user);
   key_field (&b, "workdir", s->cfg->config.working_dir);
   /* Mounts and network are in the instruction's flags, which the key
-   * already covers. */
-  ret = build_step_key (s, in, b.data, out, err);
+   * already covers; what a bind mount shows is not. */
+  ret = build_run_mounts_key (m, &b, err);
+  /* The fields are NUL-separated: the key takes their digest. */
+  if (ret == 0)
+    ret = hoist_sha256_digest (b.data, b.len, fields, err);
+  if (ret == 0)
+    ret = build_step_key (s, in, fields, out, err);
   hoist_buf_release (&b);
   return ret;
-}
-
-/* ---- Mounts ------------------------------------------------------------------ */
-
-struct run_mounts
-{
-  struct sandbox_mount *v;
-  size_t n;
-  char **owned; /* strings V points at */
-};
-
-static void
-run_mounts_release (struct run_mounts *m)
-{
-  free (m->v);
-  hoist_strv_free (m->owned);
-  memset (m, 0, sizeof *m);
-}
-
-static const char *
-keep (struct run_mounts *m, char *s)
-{
-  hoist_strv_push_take (&m->owned, s);
-  return s;
-}
-
-static const char *
-secret_source (const struct build *b, const char *id)
-{
-  for (size_t i = 0; i < b->opts->n_secrets; i++)
-    if (strcmp (b->opts->secrets[i].id, id) == 0)
-      return b->opts->secrets[i].src;
-  return NULL;
-}
-
-/* The host side of every --mount: a cache directory under HOIST_HOME
- * (kept across builds, keyed by id or target), a secret file given with
- * --secret. */
-static int
-run_mounts (struct build *b, const struct builder_instruction *in, struct run_mounts *m, struct hoist_error **err)
-{
-  m->v = hoist_xcalloc (in->n_mounts + 1, sizeof *m->v);
-  for (size_t i = 0; i < in->n_mounts; i++)
-    {
-      const struct builder_mount *mt = &in->mounts[i];
-      struct sandbox_mount *sm = &m->v[m->n];
-
-      switch (mt->type)
-        {
-        case BUILDER_MOUNT_CACHE:
-          {
-            char digest[HOIST_DIGEST_STR_SIZE];
-            const char *id = mt->id != NULL ? mt->id : mt->target;
-            char *dir;
-
-            if (b->opts->home == NULL)
-              return hoist_error_set_status (err, ENOTSUP, "RUN --mount=type=cache needs hoist's home");
-            if (hoist_sha256_digest (id, strlen (id), digest, err) < 0)
-              return -1;
-            dir = hoist_xasprintf ("%s/cache/" CACHE_MOUNTS_DIR "/%.23s", b->opts->home, digest + 7);
-            if (oci_mkdir_parents (dir, err) < 0)
-              {
-                free (dir);
-                return -1;
-              }
-            sm->source = keep (m, dir);
-            sm->target = mt->target;
-            sm->read_only = false;
-            m->n++;
-            break;
-          }
-        case BUILDER_MOUNT_SECRET:
-          {
-            const char *id = mt->id != NULL ? mt->id : mt->target;
-            const char *src = id != NULL ? secret_source (b, id) : NULL;
-
-            if (src == NULL)
-              {
-                if (mt->required)
-                  return hoist_error_set_status (
-                      err, ENOENT, "RUN --mount=type=secret: no secret '%s' (hint: --secret id=%s,src=FILE)",
-                      id != NULL ? id : "", id != NULL ? id : "ID");
-                break;
-              }
-            sm->source = src;
-            sm->target = mt->target != NULL ? mt->target : keep (m, hoist_xasprintf ("/run/secrets/%s", id));
-            sm->read_only = true;
-            m->n++;
-            break;
-          }
-        default:
-          return hoist_error_set_status (err, ENOTSUP,
-                                         "RUN --mount=type=%s is not supported yet (hint: cache and secret are)",
-                                         mt->type == BUILDER_MOUNT_BIND    ? "bind"
-                                         : mt->type == BUILDER_MOUNT_TMPFS ? "tmpfs"
-                                                                           : "ssh");
-        }
-    }
-  return 0;
 }
 
 /* ---- Mount points ------------------------------------------------------------ */
@@ -351,7 +340,10 @@ stubs_make (struct stubs *st, const struct run_mounts *m)
     {
       struct stat sb;
 
-      stub_one (st, m->v[i].target, stat (m->v[i].source, &sb) == 0 && S_ISDIR (sb.st_mode));
+      /* The step's /dev is its own: the sandbox makes those. */
+      if (strncmp (m->v[i].target, "/dev/", 5) == 0)
+        continue;
+      stub_one (st, m->v[i].target, m->v[i].tmpfs || (stat (m->v[i].source, &sb) == 0 && S_ISDIR (sb.st_mode)));
     }
 }
 
@@ -446,6 +438,24 @@ run_network (enum builder_network n)
                                      : SANDBOX_NETWORK_DEFAULT;
 }
 
+/* ENV, with HOME as the image's /etc/passwd gives it for UID when ENV
+ * has none (/root for root, else /), as Docker's RUN has it. */
+static char **
+with_home (const struct build_rootfs *r, char *const *env, uid_t uid)
+{
+  char **out = NULL;
+  char *home;
+
+  for (size_t i = 0; env != NULL && env[i] != NULL; i++)
+    hoist_strv_push (&out, env[i]);
+  if (env_has (out, "HOME", 4))
+    return out;
+  home = build_rootfs_home (r, uid);
+  hoist_strv_push_take (&out, hoist_xasprintf ("HOME=%s", home != NULL ? home : uid == 0 ? "/root" : "/"));
+  free (home);
+  return out;
+}
+
 /* Run the command; fails unless it exits 0. */
 static int
 run_command (struct build *b, struct build_stage *s, const struct builder_instruction *in, unsigned id,
@@ -454,6 +464,7 @@ run_command (struct build *b, struct build_stage *s, const struct builder_instru
   struct run_output out = { .b = b, .id = id, .fd = -1 };
   struct sandbox_spec spec = { 0 };
   struct sandbox_result res = { 0 };
+  cleanup_strv char **envp = NULL;
   const char *user = s->cfg->config.user;
   int pipefd[2] = { -1, -1 };
   uid_t uid = 0;
@@ -461,6 +472,8 @@ run_command (struct build *b, struct build_stage *s, const struct builder_instru
   int ret;
 
   ret = build_rootfs_user (s->rootfs, user != NULL && *user != '\0' ? user : "0", &uid, &gid, err);
+  if (ret == 0)
+    envp = with_home (s->rootfs, env, uid);
   if (ret == 0 && pipe2 (pipefd, O_CLOEXEC) < 0)
     ret = hoist_error_set (err, errno, "cannot make a pipe for the step's output");
   if (ret == 0)
@@ -469,7 +482,7 @@ run_command (struct build *b, struct build_stage *s, const struct builder_instru
       out.started = pthread_create (&out.thread, NULL, output_main, &out) == 0;
       spec.rootfs = build_rootfs_path (s->rootfs);
       spec.argv = argv;
-      spec.envp = env;
+      spec.envp = envp;
       spec.cwd = s->cfg->config.working_dir != NULL ? s->cfg->config.working_dir : "/";
       spec.uid = uid;
       spec.gid = gid;
@@ -480,7 +493,11 @@ run_command (struct build *b, struct build_stage *s, const struct builder_instru
       spec.timeout_s = b->opts->run_timeout_s;
       spec.stdout_fd = pipefd[1];
       spec.stderr_fd = pipefd[1];
+      spec.root_name = "the image";
       ret = sandbox_run (&spec, &res, err);
+      if (ret < 0 && (*err)->status == ENOENT && !in->exec_form && strcmp (argv[0], "/bin/sh") == 0)
+        hoist_error_hint (err, "the shell form runs /bin/sh -c; for an image without a shell, use the exec form: "
+                               "RUN [\"program\", \"argument\"]");
     }
   if (pipefd[1] >= 0)
     close (pipefd[1]);
@@ -509,27 +526,46 @@ run_command (struct build *b, struct build_stage *s, const struct builder_instru
   return 0;
 }
 
+/* ENV with what the mounts add (SSH_AUTH_SOCK), replacing a value ENV has. */
+static char **
+with_mount_env (char *const *env, char *const *add)
+{
+  char **out = NULL;
+
+  for (size_t i = 0; env != NULL && env[i] != NULL; i++)
+    {
+      bool replaced = false;
+
+      for (size_t j = 0; add != NULL && add[j] != NULL && !replaced; j++)
+        replaced = env_has (&env[i], add[j], strcspn (add[j], "="));
+      if (!replaced)
+        hoist_strv_push (&out, env[i]);
+    }
+  for (size_t j = 0; add != NULL && add[j] != NULL; j++)
+    hoist_strv_push (&out, add[j]);
+  return out;
+}
+
 static int
 run_write (struct build *b, struct build_stage *s, const struct builder_instruction *in, unsigned id, char *const *argv,
-           char *const *env, struct build_cache_record *rec, struct hoist_error **err)
+           char *const *env, struct run_mounts *mounts, struct build_cache_record *rec, struct hoist_error **err)
 {
   struct builder_snapshot *before = NULL;
   struct run_fill fill = { .b = b, .s = s };
-  struct run_mounts mounts = { 0 };
   struct stubs stubs = { .rootfd = -1 };
+  cleanup_strv char **step_env = NULL;
   int ret;
 
-  if (build_stage_rootfs (b, s, err) < 0 || run_mounts (b, in, &mounts, err) < 0)
-    {
-      run_mounts_release (&mounts);
-      return -1;
-    }
+  if (build_stage_rootfs (b, s, err) < 0
+      || build_run_mounts_prepare (b, in, s->cfg->config.working_dir, mounts, err) < 0)
+    return -1;
+  step_env = with_mount_env (env, mounts->env);
   stubs.rootfd = open (build_rootfs_path (s->rootfs), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (stubs.rootfd >= 0)
-    stubs_make (&stubs, &mounts);
+    stubs_make (&stubs, mounts);
   ret = builder_snapshot_take (build_rootfs_path (s->rootfs), &before, err);
   if (ret == 0)
-    ret = run_command (b, s, in, id, argv, env, &mounts, err);
+    ret = run_command (b, s, in, id, argv, step_env, mounts, err);
   fill.before = before;
   if (ret == 0)
     ret = build_write_layer (b, fill_run, &fill, &rec->layer, rec->diff_id, err);
@@ -539,7 +575,6 @@ run_write (struct build *b, struct build_stage *s, const struct builder_instruct
       stubs_remove (&stubs);
       close (stubs.rootfd);
     }
-  run_mounts_release (&mounts);
   if (ret < 0)
     {
       /* The root holds a half-run step: it must be made again. */
@@ -563,15 +598,18 @@ build_step_run (struct build *b, struct build_stage *s, const struct builder_ins
   cleanup_strv char **env = NULL;
   cleanup_free char *text = NULL;
   struct build_cache_record rec;
+  struct run_mounts mounts = { 0 };
   char key[HOIST_DIGEST_STR_SIZE], now[BUILDER_TIME_STR_SIZE];
   bool cached = false;
   int ret;
 
   build_cache_record_init (&rec);
   env = run_env (s);
-  ret = run_argv (s, in, &argv, err);
+  ret = build_run_mounts_resolve (b, in, &mounts, err);
   if (ret == 0)
-    ret = run_key (s, in, env, key, err);
+    ret = run_argv (s, in, &argv, &mounts, err);
+  if (ret == 0)
+    ret = run_key (s, in, env, &mounts, key, err);
   if (ret == 0)
     cached = build_step_lookup (b, key, &rec) > 0;
   if (ret == 0 && !cached)
@@ -581,7 +619,7 @@ build_step_run (struct build *b, struct build_stage *s, const struct builder_ins
       rec.created = hoist_xstrdup (now);
       rec.created_by = hoist_xasprintf ("RUN %s", in->exec_form ? text : in->args[0]);
       if (ret == 0)
-        ret = run_write (b, s, in, id, argv, env, &rec, err);
+        ret = run_write (b, s, in, id, argv, env, &mounts, &rec, err);
     }
   if (ret == 0)
     {
@@ -589,5 +627,6 @@ build_step_run (struct build *b, struct build_stage *s, const struct builder_ins
       ret = build_step_end (b, s, key, &rec, cached, err);
     }
   build_cache_record_release (&rec);
+  build_run_mounts_release (&mounts);
   return ret < 0 ? ret : (cached ? 1 : 0);
 }

@@ -127,7 +127,7 @@ build_stage_rootfs (struct build *b, struct build_stage *s, struct hoist_error *
 /* Write one layer through FILL into a new blob of the store. */
 int
 build_write_layer (struct build *b, layer_fill_fn fill, void *data, struct builder_descriptor *layer,
-             char diff_id[HOIST_DIGEST_STR_SIZE], struct hoist_error **err)
+                   char diff_id[HOIST_DIGEST_STR_SIZE], struct hoist_error **err)
 {
   const struct builder_build_opts *o = b->opts;
   struct builder_blob_ingest *ing = NULL;
@@ -213,7 +213,7 @@ fill_copy (void *data, struct builder_layer_writer *w, struct hoist_error **err)
 
 int
 build_step_key (struct build_stage *s, const struct builder_instruction *in, const char *extra,
-          char out[HOIST_DIGEST_STR_SIZE], struct hoist_error **err)
+                char out[HOIST_DIGEST_STR_SIZE], struct hoist_error **err)
 {
   struct build_key k;
 
@@ -254,7 +254,7 @@ build_step_lookup (struct build *b, const char *key, struct build_cache_record *
 /* Record REC (a new step) and put its layer and history into S. */
 int
 build_step_end (struct build *b, struct build_stage *s, const char *key, struct build_cache_record *rec, bool cached,
-          struct hoist_error **err)
+                struct hoist_error **err)
 {
   cleanup_error struct hoist_error *cerr = NULL;
 
@@ -328,28 +328,22 @@ expand_body (const struct build_stage *s, const char *body)
   return hoist_buf_detach (&out, NULL);
 }
 
-/* Where the sources of IN are: the context, a stage's root, a named
- * context, an image's root. */
-static int
-copy_source (struct build *b, const struct builder_instruction *in, struct builder_copy_source *src,
-             struct hoist_error **err)
+int
+build_source_of (struct build *b, const char *from, int from_stage, struct builder_copy_source *src,
+                 struct hoist_error **err)
 {
-  const char *from = NULL;
   struct build_named *n;
 
-  for (size_t f = 0; f < in->n_flags; f++)
-    if (strcmp (in->flags[f].name, "from") == 0)
-      from = in->flags[f].value;
   if (from == NULL)
     {
       if (build_main_context (b, &src->context, err) < 0)
         return -1;
       return 0;
     }
-  if (in->from_stage >= 0)
+  if (from_stage >= 0)
     {
       for (size_t i = 0; i < b->opts->plan->n_stages; i++)
-        if (b->stages[i].built && (int) b->stages[i].stage->index == in->from_stage)
+        if (b->stages[i].built && (int) b->stages[i].stage->index == from_stage)
           {
             if (build_stage_rootfs (b, &b->stages[i], err) < 0)
               return -1;
@@ -372,6 +366,19 @@ copy_source (struct build *b, const struct builder_instruction *in, struct build
     return -1;
   src->root_dir = build_rootfs_path (n->image->rootfs);
   return 0;
+}
+
+/* Where the sources of IN are (its --from). */
+static int
+copy_source (struct build *b, const struct builder_instruction *in, struct builder_copy_source *src,
+             struct hoist_error **err)
+{
+  const char *from = NULL;
+
+  for (size_t f = 0; f < in->n_flags; f++)
+    if (strcmp (in->flags[f].name, "from") == 0)
+      from = in->flags[f].value;
+  return build_source_of (b, from, in->from_stage, src, err);
 }
 
 static bool
@@ -437,8 +444,8 @@ copy_prepare (struct build *b, struct build_stage *s, const struct builder_instr
       for (size_t i = 0; i < in->n_heredocs; i++)
         {
           c->docs[i] = in->heredocs[i];
-          c->docs[i].body = in->heredocs[i].expand ? expand_body (s, in->heredocs[i].body)
-                                                   : hoist_xstrdup (in->heredocs[i].body);
+          c->docs[i].body
+              = in->heredocs[i].expand ? expand_body (s, in->heredocs[i].body) : hoist_xstrdup (in->heredocs[i].body);
         }
       c->n_docs = in->n_heredocs;
       c->req.heredocs = c->docs;
@@ -677,8 +684,7 @@ build_step_layer (struct build *b, size_t si, const struct builder_instruction *
 }
 
 int
-build_step_meta (struct build *b, struct build_stage *s, const struct builder_instruction *in,
-                 struct hoist_error **err)
+build_step_meta (struct build *b, struct build_stage *s, const struct builder_instruction *in, struct hoist_error **err)
 {
   struct build_cache_record rec;
   char key[HOIST_DIGEST_STR_SIZE], now[BUILDER_TIME_STR_SIZE];

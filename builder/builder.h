@@ -36,8 +36,8 @@ struct builder_dockerfile;
  * unterminated heredoc, repeated or invalid directive, an instruction
  * before the first FROM, no FROM at all, a NUL byte, a line longer than
  * 64 KiB, LEN above BUILDER_DOCKERFILE_MAX. */
-int builder_dockerfile_parse (const char *name, const char *text, size_t len,
-                              struct builder_dockerfile **out, struct hoist_error **err) HOIST_WUR;
+int builder_dockerfile_parse (const char *name, const char *text, size_t len, struct builder_dockerfile **out,
+                              struct hoist_error **err) HOIST_WUR;
 void builder_dockerfile_free (struct builder_dockerfile *df);
 
 struct builder_plan_opts
@@ -101,6 +101,9 @@ struct builder_heredoc
   bool chomp;
 };
 
+/* BODY with each line's leading tabs removed, as <<- has it.  Owned. */
+char *builder_heredoc_chomp (const char *body);
+
 enum builder_mount_type
 {
   BUILDER_MOUNT_BIND = 0,
@@ -118,21 +121,24 @@ enum builder_mount_sharing
   BUILDER_SHARING_LOCKED,
 };
 
+/* "bind", "cache", "tmpfs", "secret" or "ssh". */
+const char *builder_mount_type_name (enum builder_mount_type t);
+
 /* A RUN --mount, validated and after substitution.  Strings not given are
  * NULL; MODE, UID and GID are -1 when not given. */
 struct builder_mount
 {
   enum builder_mount_type type;
-  char *from;      /* stage name or image; NULL: the build context */
-  int from_stage;  /* index of the stage FROM names, or -1 */
+  char *from;     /* stage name or image; NULL: the build context */
+  int from_stage; /* index of the stage FROM names, or -1 */
   char *source;
   char *target;
   char *id;
-  char *env;       /* secret: environment variable to set */
+  char *env; /* secret: environment variable to set */
   enum builder_mount_sharing sharing;
-  bool readonly;   /* after the defaults: bind, secret and ssh are read-only */
+  bool readonly; /* after the defaults: bind, secret and ssh are read-only */
   bool required;
-  long long size;  /* tmpfs size in bytes, 0: unlimited */
+  long long size; /* tmpfs size in bytes, 0: unlimited */
   long long mode;
   long long uid;
   long long gid;
@@ -166,7 +172,7 @@ struct builder_instruction
   int line;     /* first line of the instruction */
   int end_line; /* last line, heredoc bodies included */
   enum builder_keyword keyword;
-  char *original; /* the instruction as written, continuations joined */
+  char *original;             /* the instruction as written, continuations joined */
   struct builder_flag *flags; /* in the order written */
   size_t n_flags;
   /* Arguments, NULL-terminated, N_ARGS long:
@@ -202,9 +208,9 @@ struct builder_instruction
 
 struct builder_stage
 {
-  size_t index; /* position in the Dockerfile, 0-based */
-  char *name;   /* lowercase; NULL when the stage has no AS name */
-  char *base;   /* after substitution; "scratch" for an empty base */
+  size_t index;   /* position in the Dockerfile, 0-based */
+  char *name;     /* lowercase; NULL when the stage has no AS name */
+  char *base;     /* after substitution; "scratch" for an empty base */
   char *platform; /* normalized os/arch[/variant]; NULL unless --platform */
   int base_stage; /* index of the earlier stage BASE names, or -1 */
   int line;       /* line of the FROM */
@@ -395,7 +401,7 @@ struct builder_context_entry
   struct timespec ctime;
   dev_t dev;
   ino_t ino;
-  nlink_t nlink; /* link count lstat saw */
+  nlink_t nlink;         /* link count lstat saw */
   char *link_target;     /* symlinks: the target as readlink gives it; else NULL */
   char *hardlink_target; /* an earlier entry's path for a second link; else NULL */
   /* The security.capability xattr of a regular file; NULL when none. */
@@ -617,18 +623,18 @@ struct builder_copy_source
 /* Every pointer is borrowed for the duration of builder_copy_resolve. */
 struct builder_copy_request
 {
-  bool is_add;                /* ADD rather than COPY: error prefix, unpack, URLs */
-  char *const *sources;       /* NULL-terminated, at least one; heredocs as "<<EOF" */
-  const char *dest;           /* as written, after substitution */
-  const char *workdir;        /* the image's WORKDIR; NULL or "": "/" */
-  const char *chown;          /* --chown: "user[:group]", names or ids; NULL: none */
-  const char *chmod;          /* --chmod: octal ("0755") or symbolic ("u+x"); NULL: none */
-  char *const *excludes;      /* --exclude patterns (.dockerignore syntax); NULL: none */
-  bool parents;               /* --parents */
-  bool link;                  /* --link: DEST not resolved through IMAGE_ROOT */
-  const char *checksum;       /* ADD --checksum "sha256:<hex>"; NULL: none */
-  bool keep_git_dir;          /* ADD --keep-git-dir (git sources are refused) */
-  int unpack;                 /* ADD --unpack: 1 true, -1 false, 0 not given (local archives) */
+  bool is_add;           /* ADD rather than COPY: error prefix, unpack, URLs */
+  char *const *sources;  /* NULL-terminated, at least one; heredocs as "<<EOF" */
+  const char *dest;      /* as written, after substitution */
+  const char *workdir;   /* the image's WORKDIR; NULL or "": "/" */
+  const char *chown;     /* --chown: "user[:group]", names or ids; NULL: none */
+  const char *chmod;     /* --chmod: octal ("0755") or symbolic ("u+x"); NULL: none */
+  char *const *excludes; /* --exclude patterns (.dockerignore syntax); NULL: none */
+  bool parents;          /* --parents */
+  bool link;             /* --link: DEST not resolved through IMAGE_ROOT */
+  const char *checksum;  /* ADD --checksum "sha256:<hex>"; NULL: none */
+  bool keep_git_dir;     /* ADD --keep-git-dir (git sources are refused) */
+  int unpack;            /* ADD --unpack: 1 true, -1 false, 0 not given (local archives) */
   /* The destination image's root file system as materialised so far
    * (every earlier layer of the stage applied), to resolve --chown names
    * (IMAGE_ROOT/etc/passwd, /etc/group) and DEST (existing directories
@@ -641,9 +647,9 @@ struct builder_copy_request
    * is set has its lines' leading tabs stripped here.  Mode 0644. */
   const struct builder_heredoc *heredocs;
   size_t n_heredocs;
-  int64_t source_date_epoch;  /* negative: not set */
-  const char *tmp_dir;        /* heredocs, downloads, unpacked archives; NULL: $TMPDIR or /tmp */
-  void *priv_;                /* owned by builder_copy_request_init; leave NULL */
+  int64_t source_date_epoch; /* negative: not set */
+  const char *tmp_dir;       /* heredocs, downloads, unpacked archives; NULL: $TMPDIR or /tmp */
+  void *priv_;               /* owned by builder_copy_request_init; leave NULL */
 };
 
 /* Fill REQ (zeroed here) from INSN, an ADD or COPY of a resolved plan:
@@ -913,8 +919,7 @@ struct builder_platform
 void builder_platform_free (struct builder_platform *p);
 /* Whether P is OS/ARCH and, when both name one, VARIANT.  P may be NULL
  * (no match). */
-bool builder_platform_matches (const struct builder_platform *p, const char *os, const char *arch,
-                               const char *variant);
+bool builder_platform_matches (const struct builder_platform *p, const char *os, const char *arch, const char *variant);
 struct builder_platform *builder_platform_copy (const struct builder_platform *p);
 
 /* An OCI content descriptor.  Every pointer is owned by the descriptor
@@ -947,8 +952,8 @@ json_t *builder_descriptor_to_json (const struct builder_descriptor *d);
  * document and FIELD the member in errors: "image manifest: 'layers[2].size'
  * must be a non-negative integer".  OUT is initialised here; on failure
  * it is left released. */
-int builder_descriptor_from_json (const json_t *j, const char *what, const char *field,
-                                  struct builder_descriptor *out, struct hoist_error **err) HOIST_WUR;
+int builder_descriptor_from_json (const json_t *j, const char *what, const char *field, struct builder_descriptor *out,
+                                  struct hoist_error **err) HOIST_WUR;
 
 /* ---- Content store: an OCI image layout directory -------------------
  *
@@ -969,8 +974,7 @@ struct builder_store;
  * empty directory)"), when its imageLayoutVersion is not 1.x (-ENOTSUP),
  * and without CREATE when DIR is missing or has no oci-layout (-ENOENT).
  * *OUT is owned by the caller. */
-int builder_store_open (const char *dir, bool create, struct builder_store **out,
-                        struct hoist_error **err) HOIST_WUR;
+int builder_store_open (const char *dir, bool create, struct builder_store **out, struct hoist_error **err) HOIST_WUR;
 void builder_store_free (struct builder_store *store);
 /* Borrowed: valid until STORE is freed. */
 const char *builder_store_path (const struct builder_store *store);
@@ -1006,9 +1010,8 @@ enum
  * is not NULL) gets the blob's size.  Frees ING whatever the result; on
  * failure the temp file is removed.  Fails on an invalid digest or, with
  * VERIFY, "blob content does not match digest 'sha256:...' (got '...')". */
-int builder_store_blob_commit (struct builder_store *store, struct builder_blob_ingest *ing,
-                               const char *digest, unsigned flags, int64_t *size,
-                               struct hoist_error **err) HOIST_WUR;
+int builder_store_blob_commit (struct builder_store *store, struct builder_blob_ingest *ing, const char *digest,
+                               unsigned flags, int64_t *size, struct hoist_error **err) HOIST_WUR;
 /* Remove the temp file and free ING.  ING may be NULL. */
 void builder_store_blob_abort (struct builder_store *store, struct builder_blob_ingest *ing);
 
@@ -1094,8 +1097,8 @@ int builder_store_export_archive (struct builder_store *store, const char *tag, 
 
 struct builder_image_healthcheck
 {
-  char **test; /* ["NONE"], ["CMD", args...] or ["CMD-SHELL", line] */
-  int64_t interval;       /* nanoseconds; 0: inherit the default */
+  char **test;      /* ["NONE"], ["CMD", args...] or ["CMD-SHELL", line] */
+  int64_t interval; /* nanoseconds; 0: inherit the default */
   int64_t timeout;
   int64_t start_period;
   int64_t start_interval;
@@ -1170,11 +1173,10 @@ void builder_strv_replace (char ***field, char *const *v);
  * copied; NULL: left out).  Fails on a DIFF_ID that is not a sha256 digest
  * or past BUILDER_LAYERS_MAX. */
 int builder_image_config_add_layer (struct builder_image_config *cfg, const char *diff_id, const char *created,
-                                    const char *created_by, const char *comment,
-                                    struct hoist_error **err) HOIST_WUR;
+                                    const char *created_by, const char *comment, struct hoist_error **err) HOIST_WUR;
 /* Append a history entry with no layer (ENV, CMD, ...). */
-void builder_image_config_add_history (struct builder_image_config *cfg, const char *created,
-                                       const char *created_by, const char *comment, bool empty_layer);
+void builder_image_config_add_history (struct builder_image_config *cfg, const char *created, const char *created_by,
+                                       const char *comment, bool empty_layer);
 
 /* ---- Manifest and index ---------------------------------------------- */
 
@@ -1202,8 +1204,7 @@ json_t *builder_manifest_to_json (const struct builder_manifest *m);
  * 2, config and every layer valid descriptors, at most BUILDER_LAYERS_MAX
  * layers; an index is refused ("image manifest: is an image index").
  * *OUT is owned by the caller. */
-int builder_manifest_from_json (const json_t *j, struct builder_manifest **out,
-                                struct hoist_error **err) HOIST_WUR;
+int builder_manifest_from_json (const json_t *j, struct builder_manifest **out, struct hoist_error **err) HOIST_WUR;
 
 struct builder_index
 {
@@ -1344,6 +1345,10 @@ struct builder_build_opts
   enum sandbox_isolation isolation;
   const struct builder_secret *secrets;
   size_t n_secrets;
+  /* RUN --mount=type=ssh,id=ID: agent sockets (--ssh ID=SOCKET; SRC is
+   * the socket's path). */
+  const struct builder_secret *ssh;
+  size_t n_ssh;
   unsigned run_timeout_s;
   builder_progress_fn progress; /* NULL: no progress */
   void *progress_data;
@@ -1417,8 +1422,8 @@ int builder_output_write (struct builder_store *store, const struct builder_desc
  * each of TAGS; else write it to each output (named with each tag, or
  * "latest").  NOTE (may be NULL) hears a line for each. */
 int builder_publish (struct builder_store *store, const struct builder_descriptor *desc, char *const *tags,
-                     const struct builder_output *outputs, size_t n_outputs,
-                     void (*note) (void *ctx, const char *line), void *ctx, struct hoist_error **err) HOIST_WUR;
+                     const struct builder_output *outputs, size_t n_outputs, void (*note) (void *ctx, const char *line),
+                     void *ctx, struct hoist_error **err) HOIST_WUR;
 
 /* HOIST_HOME, else $XDG_DATA_HOME/hoist, else $HOME/.local/share/hoist.
  * The caller owns the result.  Fails when none of them is set. */
@@ -1434,7 +1439,7 @@ int builder_home_store (bool create, char **home, struct builder_store **out, st
 struct builder_push_opts
 {
   struct registry_opts registry;
-  bool quiet; /* no progress lines */
+  bool quiet;                    /* no progress lines */
   registry_progress_fn progress; /* each blob's bytes as they go; NULL: none */
   void *progress_ctx;
   /* Images (names, as in FROM) whose blobs the registry may already hold:
@@ -1469,11 +1474,11 @@ void builder_platform_split (const char *p, char **os, char **arch, char **varia
 struct builder_pull_opts
 {
   struct registry_opts registry;
-  const char *os; /* the platform to pick from an index: "linux" */
-  const char *arch; /* "amd64" */
+  const char *os;      /* the platform to pick from an index: "linux" */
+  const char *arch;    /* "amd64" */
   const char *variant; /* "v8", or NULL: any */
   bool quiet;
-  bool documents_only; /* the manifests and the config, not the layers */
+  bool documents_only;           /* the manifests and the config, not the layers */
   registry_progress_fn progress; /* each blob's bytes as they come; NULL: none */
   void *progress_ctx;
 };

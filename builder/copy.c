@@ -234,28 +234,10 @@ heredoc_of (const struct builder_copy_request *req, const char *word, bool *is_h
   return NULL;
 }
 
-/* BODY with each line's leading tabs removed (<<-). */
-static char *
-chomp (const char *body)
-{
-  char *out = hoist_xmalloc (strlen (body) + 1), *o = out;
-  bool line_start = true;
-
-  for (const char *p = body; *p != '\0'; p++)
-    {
-      if (line_start && *p == '\t')
-        continue;
-      *o++ = *p;
-      line_start = *p == '\n';
-    }
-  *o = '\0';
-  return out;
-}
-
 static int
 add_heredoc (struct copy_state *st, const struct builder_heredoc *h, struct hoist_error **err)
 {
-  cleanup_free char *body = h->chomp ? chomp (h->body) : hoist_xstrdup (h->body);
+  cleanup_free char *body = h->chomp ? builder_heredoc_chomp (h->body) : hoist_xstrdup (h->body);
   cleanup_free char *target = NULL;
   char digest[HOIST_DIGEST_STR_SIZE];
   size_t len = strlen (body);

@@ -109,6 +109,29 @@ parse_ram (const char *s, long long *out)
 
 static const char *const mount_type_names[] = { "bind", "cache", "tmpfs", "secret", "ssh" };
 
+char *
+builder_heredoc_chomp (const char *body)
+{
+  char *out = hoist_xmalloc (strlen (body) + 1), *o = out;
+  bool line_start = true;
+
+  for (const char *p = body; *p != '\0'; p++)
+    {
+      if (line_start && *p == '\t')
+        continue;
+      *o++ = *p;
+      line_start = *p == '\n';
+    }
+  *o = '\0';
+  return out;
+}
+
+const char *
+builder_mount_type_name (enum builder_mount_type t)
+{
+  return (size_t) t < sizeof mount_type_names / sizeof *mount_type_names ? mount_type_names[t] : "unknown";
+}
+
 void
 df_mount_release (struct builder_mount *m)
 {
@@ -122,8 +145,7 @@ df_mount_release (struct builder_mount *m)
 
 /* A field without '=': ro, rw, required. */
 static int
-mount_flag_field (struct builder_mount *m, const char *key, const char *field, bool *ro_auto,
-                  struct hoist_error **err)
+mount_flag_field (struct builder_mount *m, const char *key, const char *field, bool *ro_auto, struct hoist_error **err)
 {
   if (strcmp (key, "readonly") == 0 || strcmp (key, "ro") == 0)
     m->readonly = true;
@@ -294,13 +316,13 @@ df_mount_decode (char *const *fields, struct builder_mount *m, struct hoist_erro
  * Platforms (containerd's platforms.Parse + Normalize)
  * ------------------------------------------------------------------- */
 
-static const char *const known_os[] = { "aix",   "android", "darwin",  "dragonfly", "freebsd", "hurd",
-                                        "illumos", "ios",   "js",      "linux",     "nacl",    "netbsd",
-                                        "openbsd", "plan9", "solaris", "wasip1",    "windows", "zos" };
-static const char *const known_arch[] = { "386",      "amd64",    "amd64p32", "arm",        "armbe",   "arm64",
-                                          "arm64be",  "loong64",  "mips",     "mipsle",     "mips64",  "mips64le",
-                                          "mips64p32", "mips64p32le", "ppc",  "ppc64",      "ppc64le", "riscv",
-                                          "riscv64",  "s390",     "s390x",    "sparc",      "sparc64", "wasm" };
+static const char *const known_os[]
+    = { "aix",   "android", "darwin", "dragonfly", "freebsd", "hurd",    "illumos", "ios",     "js",
+        "linux", "nacl",    "netbsd", "openbsd",   "plan9",   "solaris", "wasip1",  "windows", "zos" };
+static const char *const known_arch[]
+    = { "386",     "amd64",  "amd64p32", "arm",      "armbe",     "arm64",       "arm64be", "loong64",
+        "mips",    "mipsle", "mips64",   "mips64le", "mips64p32", "mips64p32le", "ppc",     "ppc64",
+        "ppc64le", "riscv",  "riscv64",  "s390",     "s390x",     "sparc",       "sparc64", "wasm" };
 
 static bool
 in_list (const char *s, const char *const *list, size_t n)
@@ -360,8 +382,8 @@ valid_specifier (const char *s, size_t n, bool os)
   if (n == 0)
     return false;
   for (size_t i = 0; i < n; i++)
-    if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9')
-          || s[i] == '_' || s[i] == '-' || (s[i] == '.' && !os)))
+    if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '_'
+          || s[i] == '-' || (s[i] == '.' && !os)))
       return false;
   return true;
 }
@@ -472,11 +494,10 @@ df_platform_normalize (const char *spec, bool target, char **out, struct hoist_e
 static bool
 signal_name (const char *s)
 {
-  static const char *const names[] = { "ABRT", "ALRM",   "BUS",  "CHLD", "CLD",  "CONT",   "FPE",  "HUP",
-                                       "ILL",  "INT",    "IO",   "IOT",  "KILL", "PIPE",   "POLL", "PROF",
-                                       "PWR",  "QUIT",   "SEGV", "STKFLT", "STOP", "SYS",  "TERM", "TRAP",
-                                       "TSTP", "TTIN",   "TTOU", "UNUSED", "URG", "USR1",  "USR2", "VTALRM",
-                                       "WINCH", "XCPU",  "XFSZ", "RTMIN", "RTMAX" };
+  static const char *const names[]
+      = { "ABRT", "ALRM",   "BUS",  "CHLD", "CLD",  "CONT",   "FPE",    "HUP",  "ILL",  "INT",   "IO",   "IOT",  "KILL",
+          "PIPE", "POLL",   "PROF", "PWR",  "QUIT", "SEGV",   "STKFLT", "STOP", "SYS",  "TERM",  "TRAP", "TSTP", "TTIN",
+          "TTOU", "UNUSED", "URG",  "USR1", "USR2", "VTALRM", "WINCH",  "XCPU", "XFSZ", "RTMIN", "RTMAX" };
   long long n;
 
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)

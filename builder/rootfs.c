@@ -480,6 +480,32 @@ accounts_find (char *text, int key_field, const char *key, unsigned long *id, un
   return false;
 }
 
+char *
+build_rootfs_home (const struct build_rootfs *r, uid_t uid)
+{
+  cleanup_buf struct hoist_buf passwd;
+  char *line, *next;
+
+  hoist_buf_init (&passwd, ACCOUNTS_MAX);
+  if (!read_accounts (r, "etc/passwd", &passwd) || passwd.data == NULL)
+    return NULL;
+  for (line = passwd.data; line != NULL && *line != '\0'; line = next)
+    {
+      char *f[7] = { NULL };
+      unsigned long id;
+      int n = 0;
+
+      next = strchr (line, '\n');
+      if (next != NULL)
+        *next++ = '\0';
+      while (n < 7 && line != NULL)
+        f[n++] = strsep (&line, ":");
+      if (n >= 6 && parse_id (f[2], &id) && id == uid && f[5][0] == '/')
+        return hoist_xstrdup (f[5]);
+    }
+  return NULL;
+}
+
 int
 build_rootfs_user (const struct build_rootfs *r, const char *user, uid_t *uid, gid_t *gid, struct hoist_error **err)
 {

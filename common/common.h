@@ -52,6 +52,10 @@ int hoist_error_set_status (struct hoist_error **err, int status, const char *fm
  * the context alone.  Returns the negative status as hoist_error_set. */
 int hoist_error_wrap (struct hoist_error **err, const char *fmt, ...) HOIST_PRINTF (2, 3);
 
+/* Append " (hint: HINT)" to the message of *err (which must be set).
+ * Returns the negative status as hoist_error_set. */
+int hoist_error_hint (struct hoist_error **err, const char *fmt, ...) HOIST_PRINTF (2, 3);
+
 void hoist_error_free (struct hoist_error *err);
 
 /* ---------------------------------------------------------------------
@@ -71,11 +75,11 @@ void hoist_strv_freep (char ***v);
 #define cleanup_strv __attribute__ ((cleanup (hoist_strv_freep)))
 
 /* Take the value out of *PP and leave NULL behind: the caller now owns it. */
-#define steal_pointer(pp)                                                                          \
-  __extension__ ({                                                                                 \
-    __typeof__ (*(pp)) steal_tmp_ = *(pp);                                                         \
-    *(pp) = NULL;                                                                                  \
-    steal_tmp_;                                                                                    \
+#define steal_pointer(pp)                                                                                              \
+  __extension__({                                                                                                      \
+    __typeof__ (*(pp)) steal_tmp_ = *(pp);                                                                             \
+    *(pp) = NULL;                                                                                                      \
+    steal_tmp_;                                                                                                        \
   })
 
 /* Take the fd out of *FDP and leave -1 behind. */

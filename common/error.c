@@ -92,6 +92,25 @@ hoist_error_wrap (struct hoist_error **err, const char *fmt, ...)
   return negative_status (status);
 }
 
+int
+hoist_error_hint (struct hoist_error **err, const char *fmt, ...)
+{
+  va_list ap;
+  char *hint = NULL;
+  int status;
+
+  if (err == NULL || *err == NULL)
+    return -1;
+  va_start (ap, fmt);
+  if (vasprintf (&hint, fmt, ap) < 0)
+    abort ();
+  va_end (ap);
+  status = (*err)->status;
+  error_replace (err, status, hoist_xasprintf ("%s (hint: %s)", (*err)->msg, hint));
+  free (hint);
+  return negative_status (status);
+}
+
 void
 hoist_error_free (struct hoist_error *err)
 {

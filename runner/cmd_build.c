@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "builder/builder.h"
@@ -36,6 +37,7 @@ build_usage (FILE *out)
                 "  -o, --output SPEC            type=oci,dest=DIR or dest=FILE.tar; type=registry is --push\n"
                 "      --build-context N=SRC    extra named context: oci-layout:///path[:tag] or a directory\n"
                 "      --secret id=ID,src=FILE  a secret for RUN --mount=type=secret,id=ID; may repeat\n"
+                "      --ssh default|ID=SOCKET  an ssh agent for RUN --mount=type=ssh (default: $SSH_AUTH_SOCK)\n"
                 "      --isolation MODE         RUN isolation: auto (default), userns or chroot\n"
                 "      --compression ALGO       layer compression: gzip (default), zstd or none\n"
                 "      --compression-level N    gzip 1-9 (default 6), zstd 1-19 (default 3)\n"
@@ -61,6 +63,7 @@ struct build_flags
   char **outputs;
   char **build_contexts;
   char **secret_specs;
+  char **ssh_specs;
   const char *isolation;
   const char *target;
   const char *platform;
@@ -81,6 +84,7 @@ build_flags_release (struct build_flags *f)
   hoist_strv_free (f->outputs);
   hoist_strv_free (f->build_contexts);
   hoist_strv_free (f->secret_specs);
+  hoist_strv_free (f->ssh_specs);
 }
 
 /* buildx's `-o type=registry[,name=NAME...]`: --push, to the -t names
@@ -131,6 +135,7 @@ build_flags_parse (struct build_flags *f, int argc, char **argv, int *exit_code)
     { "progress", required_argument, NULL, 'g' },
     { "quiet", no_argument, NULL, 'q' },
     { "secret", required_argument, NULL, 's' },
+    { "ssh", required_argument, NULL, 'H' },
     { "isolation", required_argument, NULL, 'I' },
     { "compression", required_argument, NULL, 'C' },
     { "compression-level", required_argument, NULL, 'L' },
@@ -194,6 +199,9 @@ build_flags_parse (struct build_flags *f, int argc, char **argv, int *exit_code)
         break;
       case 's':
         hoist_strv_push (&f->secret_specs, optarg);
+        break;
+      case 'H':
+        hoist_strv_push (&f->ssh_specs, optarg);
         break;
       case 'I':
         f->isolation = optarg;
@@ -334,7 +342,8 @@ struct build_run
   char *dockerfile;
   char **platforms; /* --platform A,B,...: each; NULL for one */
   struct builder_secret *secrets;
-  char **secret_strings; /* what SECRETS point at */
+  struct builder_secret *ssh;
+  char **secret_strings; /* what SECRETS and SSH point at */
 };
 
 static void
@@ -350,6 +359,7 @@ build_run_release (struct build_run *r)
   builder_dockerfile_free (r->df);
   hoist_strv_free (r->platforms);
   free (r->secrets);
+  free (r->ssh);
   hoist_strv_free (r->secret_strings);
   free (r->dockerfile);
 }
@@ -447,6 +457,13 @@ build_environment (struct builder_build_opts *o)
   return 0;
 }
 
+static const char *
+keep_string (struct build_run *r, const char *s)
+{
+  hoist_strv_push (&r->secret_strings, s);
+  return r->secret_strings[hoist_strv_len (r->secret_strings) - 1];
+}
+
 /* One --secret as docker build takes it: id=ID,src=FILE (source= and
  * type=file accepted). */
 static int
@@ -473,14 +490,39 @@ build_secret (const char *spec, struct build_run *r, struct builder_secret *out)
     return runner_usage_error ("build", "--secret '%s' needs id=ID,src=FILE", spec);
   if (access (src, R_OK) != 0)
     return runner_usage_error ("build", "--secret '%s': cannot read '%s': %s", spec, src, strerror (errno));
-  hoist_strv_push (&r->secret_strings, id);
-  out->id = r->secret_strings[hoist_strv_len (r->secret_strings) - 1];
-  hoist_strv_push (&r->secret_strings, src);
-  out->src = r->secret_strings[hoist_strv_len (r->secret_strings) - 1];
+  out->id = keep_string (r, id);
+  out->src = keep_string (r, src);
   return 0;
 }
 
-/* --secret and --isolation into the build's options. */
+/* One --ssh as buildx takes it: "default" or "ID" ($SSH_AUTH_SOCK), or
+ * ID=SOCKET.  Agents only: buildx's key files are not taken. */
+static int
+build_ssh (const char *spec, struct build_run *r, struct builder_secret *out)
+{
+  const char *eq = strchr (spec, '=');
+  cleanup_free char *id = hoist_xstrndup (spec, eq != NULL ? (size_t) (eq - spec) : strlen (spec));
+  const char *path = eq != NULL ? eq + 1 : getenv ("SSH_AUTH_SOCK");
+  struct stat st;
+
+  if (*id == '\0')
+    return runner_usage_error ("build", "--ssh '%s' needs an id (default, or ID=SOCKET)", spec);
+  if (path == NULL || *path == '\0')
+    return runner_usage_error (
+        "build", "--ssh '%s': SSH_AUTH_SOCK is not set (hint: start ssh-agent, or --ssh %s=SOCKET)", spec, id);
+  if (strchr (path, ',') != NULL)
+    return runner_usage_error ("build", "--ssh '%s': one agent socket per id (key files are not taken)", spec);
+  if (stat (path, &st) < 0)
+    return runner_usage_error ("build", "--ssh '%s': cannot use '%s': %s", spec, path, strerror (errno));
+  if (!S_ISSOCK (st.st_mode))
+    return runner_usage_error ("build", "--ssh '%s': '%s' is not an agent socket (hint: ssh-add the keys to an agent)",
+                               spec, path);
+  out->id = keep_string (r, id);
+  out->src = keep_string (r, path);
+  return 0;
+}
+
+/* --secret, --ssh and --isolation into the build's options. */
 static int
 build_run_flags (const struct build_flags *f, struct build_run *r)
 {
@@ -501,6 +543,13 @@ build_run_flags (const struct build_flags *f, struct build_run *r)
       return code;
   r->opts.secrets = r->secrets;
   r->opts.n_secrets = n;
+  n = hoist_strv_len (f->ssh_specs);
+  r->ssh = hoist_xcalloc (n + 1, sizeof *r->ssh);
+  for (size_t i = 0; i < n; i++)
+    if ((code = build_ssh (f->ssh_specs[i], r, &r->ssh[i])) != 0)
+      return code;
+  r->opts.ssh = r->ssh;
+  r->opts.n_ssh = n;
   return 0;
 }
 

@@ -249,20 +249,29 @@ prepare_etc (struct sandbox_tree *t, const struct sandbox_spec *spec, const char
 static int
 prepare_mount (struct sandbox_tree *t, const struct sandbox_mount *m, struct hoist_error **err)
 {
+  const char *what = m->tmpfs ? "tmpfs" : m->source;
   cleanup_free char *rel = NULL;
-  struct stat st;
+  struct stat st = { .st_mode = S_IFDIR };
 
-  if (m->source == NULL || m->target == NULL || m->target[0] != '/')
+  if ((m->source == NULL && !m->tmpfs) || m->target == NULL || m->target[0] != '/')
     return hoist_error_set (err, EINVAL, "cannot mount '%s': the target must be an absolute path",
                             m->target != NULL ? m->target : "");
-  if (stat (m->source, &st) < 0)
-    return hoist_error_set (err, errno, "cannot mount '%s' on '%s'", m->source, m->target);
+  if (!m->tmpfs && stat (m->source, &st) < 0)
+    return hoist_error_set (err, errno, "cannot mount '%s' on '%s'", what, m->target);
   rel = relative_target (m->target);
   if (rel == NULL || rel[0] == '\0')
-    return hoist_error_set (err, EINVAL, "cannot mount '%s' on '%s': not a usable target", m->source, m->target);
-  if (ensure_path (t, rel, S_ISDIR (st.st_mode), err) < 0)
+    return hoist_error_set (err, EINVAL, "cannot mount '%s' on '%s': not a usable target", what, m->target);
+  /* /dev is the step's own tmpfs: what is below it is made there. */
+  if (strncmp (rel, "dev/", 4) != 0 && ensure_path (t, rel, S_ISDIR (st.st_mode), err) < 0)
     return -1;
-  add_bind (t, m->source, hoist_xasprintf ("/%s", rel), m->read_only);
+  add_bind (t, m->tmpfs ? NULL : m->source, hoist_xasprintf ("/%s", rel), m->read_only);
+  t->binds[t->n_binds - 1].in_dev = strncmp (rel, "dev/", 4) == 0;
+  t->binds[t->n_binds - 1].dir = S_ISDIR (st.st_mode);
+  /* Sticky and writable by all, as Docker's --tmpfs. */
+  if (m->tmpfs)
+    t->binds[t->n_binds - 1].tmpfs_opts
+        = m->tmpfs_size > 0 ? hoist_xasprintf ("mode=1777,size=%llu", (unsigned long long) m->tmpfs_size)
+                            : hoist_xstrdup ("mode=1777");
   return 0;
 }
 
@@ -361,7 +370,10 @@ sandbox_tree_release (struct sandbox_tree *t)
       free (t->made[i - 1].path);
     }
   for (size_t i = 0; i < t->n_binds; i++)
-    free (t->binds[i].target);
+    {
+      free (t->binds[i].target);
+      free (t->binds[i].tmpfs_opts);
+    }
   if (t->hosts_path != NULL)
     unlink (t->hosts_path);
   free (t->hosts_path);
@@ -639,6 +651,50 @@ pivot (int root_fd, struct sandbox_report *r)
   return 0;
 }
 
+/* Make the mount point of B below the step's /dev (its tmpfs): the
+ * directories on the way, then a directory or an empty file.  In the
+ * child: system calls only. */
+static int
+make_in_dev (int root_fd, const struct sandbox_bind *b)
+{
+  char path[4096];
+  size_t len = strlen (b->target);
+  int dir, next;
+  char *p, *slash;
+
+  if (len >= sizeof path)
+    return (errno = ENAMETOOLONG, -1);
+  memcpy (path, b->target, len + 1);
+  dir = open_in_root (root_fd, "dev", O_PATH | O_DIRECTORY, 0);
+  for (p = path + 5; dir >= 0; p = slash + 1)
+    {
+      slash = strchr (p, '/');
+      if (slash == NULL)
+        break;
+      *slash = '\0';
+      if (mkdirat (dir, p, 0755) < 0 && errno != EEXIST)
+        break;
+      next = openat (dir, p, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      close_keep_errno (dir);
+      dir = next;
+    }
+  if (dir < 0 || slash != NULL)
+    {
+      close_keep_errno (dir);
+      return -1;
+    }
+  next = b->dir ? mkdirat (dir, p, 0755) : openat (dir, p, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+  if (next < 0 && errno != EEXIST)
+    {
+      close_keep_errno (dir);
+      return -1;
+    }
+  if (!b->dir)
+    close (next);
+  close (dir);
+  return 0;
+}
+
 int
 sandbox_tree_enter (const struct sandbox_tree *t, uint64_t pid_max, struct sandbox_report *r)
 {
@@ -665,7 +721,12 @@ sandbox_tree_enter (const struct sandbox_tree *t, uint64_t pid_max, struct sandb
   for (size_t i = 0; i < t->n_binds; i++)
     {
       const struct sandbox_bind *b = &t->binds[i];
-      if (bind_at (root, b->source, b->target, MS_NOSUID | MS_NODEV | (b->read_only ? MS_RDONLY : 0)) < 0)
+      unsigned long flags = MS_NOSUID | MS_NODEV | (b->read_only ? MS_RDONLY : 0);
+
+      if (b->in_dev && make_in_dev (root, b) < 0)
+        return sandbox_fail (r, SANDBOX_STAGE_BIND, b->target);
+      if (b->tmpfs_opts != NULL ? mount_fs_at (root, b->target, "tmpfs", flags, b->tmpfs_opts) < 0
+                                : bind_at (root, b->source, b->target, flags) < 0)
         return sandbox_fail (r, SANDBOX_STAGE_BIND, b->target);
     }
   /* 6. Into it. */

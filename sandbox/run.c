@@ -732,15 +732,17 @@ static const char *const stage_what[] = {
 };
 
 static int
-failure_error (const struct sandbox_report *r, const char *rootfs, struct hoist_error **err)
+failure_error (const struct sandbox_report *r, const struct sandbox_spec *spec, struct hoist_error **err)
 {
   cleanup_free char *detail = hoist_quote (r->detail, strlen (r->detail), 200, 0);
+  cleanup_free char *rootfs
+      = spec->root_name != NULL ? hoist_xstrdup (spec->root_name) : hoist_xasprintf ("'%s'", spec->rootfs);
   bool known
       = r->stage > 0 && (size_t) r->stage < sizeof stage_what / sizeof *stage_what && stage_what[r->stage] != NULL;
 
   if (r->stage == SANDBOX_STAGE_EXEC)
-    return hoist_error_set (err, r->errnum, "cannot run '%s' in '%s'", detail, rootfs);
-  return hoist_error_set (err, r->errnum, "cannot start the step in '%s': cannot %s%s%s%s", rootfs,
+    return hoist_error_set (err, r->errnum, "cannot run '%s' in %s", detail, rootfs);
+  return hoist_error_set (err, r->errnum, "cannot start the step in %s: cannot %s%s%s%s", rootfs,
                           known ? stage_what[r->stage] : "get going", detail[0] != '\0' ? " '" : "", detail,
                           detail[0] != '\0' ? "'" : "");
 }
@@ -762,7 +764,7 @@ finish (struct run_state *s, const struct sandbox_spec *spec, struct sandbox_res
 {
   res->timed_out = s->timed_out;
   if (s->failed)
-    return failure_error (&s->failure, spec->rootfs, err);
+    return failure_error (&s->failure, spec, err);
   if (s->exited)
     fill_status (res, s->step_status);
   else if (s->timed_out)

@@ -31,14 +31,18 @@ enum sandbox_network
   SANDBOX_NETWORK_HOST,
 };
 
-/* A bind mount into the step: SOURCE (a host path) at TARGET (absolute,
- * inside the rootfs; created as an empty file or directory if missing,
- * and removed again afterwards when the sandbox created it). */
+/* A mount into the step at TARGET (absolute, inside the rootfs; created
+ * as an empty file or directory if missing, and removed again afterwards
+ * when the sandbox created it): SOURCE (a host path) bound there, or with
+ * TMPFS an empty tmpfs of at most TMPFS_SIZE bytes (0: the kernel's
+ * default, half of RAM), SOURCE unused. */
 struct sandbox_mount
 {
   const char *source;
   const char *target;
   bool read_only;
+  bool tmpfs;
+  uint64_t tmpfs_size;
 };
 
 /* One contiguous id mapping: container ids [inside, inside + count) are
@@ -96,11 +100,12 @@ struct sandbox_spec
    * with localhost and the step's hostname). */
   const char *resolv_conf;
   const char *hosts;
-  const char *hostname; /* NULL: "buildkitsandbox", as BuildKit names it */
-  unsigned timeout_s;   /* 0: none; the whole step (all its processes) is killed after it */
-  uint64_t memory_max;  /* RLIMIT_AS per process; 0: none */
-  uint64_t pids_max;    /* RLIMIT_NPROC; 0: 4096 */
-  int stdout_fd;        /* the step's stdout and stderr go here (-1: /dev/null) */
+  const char *hostname;  /* NULL: "buildkitsandbox", as BuildKit names it */
+  const char *root_name; /* the root in messages ("the image"); NULL: "'ROOTFS'" */
+  unsigned timeout_s;    /* 0: none; the whole step (all its processes) is killed after it */
+  uint64_t memory_max;   /* RLIMIT_AS per process; 0: none */
+  uint64_t pids_max;     /* RLIMIT_NPROC; 0: 4096 */
+  int stdout_fd;         /* the step's stdout and stderr go here (-1: /dev/null) */
   int stderr_fd;
 };
 

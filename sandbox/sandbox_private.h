@@ -156,9 +156,14 @@ int sandbox_idmaps_write (pid_t pid, const struct sandbox_idmaps *m, struct hois
 /* A bind mount as the child makes it: both sides resolved beforehand. */
 struct sandbox_bind
 {
-  const char *source; /* host path: borrowed from the spec, or the tree's */
+  const char *source; /* host path: borrowed from the spec, or the tree's; NULL for a tmpfs */
   char *target;       /* inside the rootfs ("/etc/hosts"), owned */
   bool read_only;
+  char *tmpfs_opts; /* a tmpfs's mount options, made before the clone; NULL: a bind; owned */
+  /* Below /dev: the mount point is made in the step's own /dev (a tmpfs)
+   * by the child, as a directory when DIR, else an empty file. */
+  bool in_dev;
+  bool dir;
 };
 
 /* A path the parent created in the rootfs for a mount point, to be

@@ -6,7 +6,7 @@ busybox_base () {
   local dir=$1 t
   mkdir -p "$dir/bin" "$dir/etc" "$dir/tmp" || return 1
   cp /bin/busybox "$dir/bin/busybox" || return 1
-  for t in sh ls cat echo mkdir rm ln chmod chown touch mv cp id adduser addgroup test true false sleep printf; do
+  for t in sh ls cat echo mkdir rm ln chmod chown touch mv cp id adduser addgroup test true false sleep printf grep mount wc sed; do
     ln -s busybox "$dir/bin/$t" || return 1
   done
   printf 'root:x:0:0:root:/root:/bin/sh\n' >"$dir/etc/passwd"

@@ -126,12 +126,102 @@ build fail 1 --build-context "$bbctx" -f "$ctx/Dockerfile.fail" -t fail "$ctx"
 expect_in "$tmp/fail.err" 'Dockerfile.fail:2: process "/bin/sh -c echo about to fail && false" did not complete successfully: exit code: 1' \
   "fail: the error names the line, the process and the exit code"
 expect_in "$tmp/fail.err" "about to fail" "fail: the step's output is in the log"
+mkdir -p "$tmp/noshell"
+printf 'FROM scratch\nCOPY Dockerfile /\nRUN true\n' >"$tmp/noshell/Dockerfile"
+build noshell 1 -t noshell "$tmp/noshell"
+expect_in "$tmp/noshell.err" "cannot run '/bin/sh' in the image: No such file or directory (hint: the shell form runs /bin/sh -c" \
+  "fail: an image without a shell: the error says so, not where the build keeps its files"
 printf 'FROM busybox\nRUN --mount=type=secret,id=tok cat /run/secrets/tok > /seen && cat /run/secrets/tok\n' >"$ctx/Dockerfile.secret"
 printf 's3cr3t-value\n' >"$tmp/secret.txt"
 build secret 0 --build-context "$bbctx" -f "$ctx/Dockerfile.secret" --secret id=tok,src="$tmp/secret.txt" -t secret -o "type=oci,dest=$tmp/secret" "$ctx"
 unpack "$tmp/secret" secret "$tmp/secret-un"
 expect_eq "$(cat "$tmp/secret-un/rootfs/seen" 2>&1)" s3cr3t-value "secret: the step read the secret"
 if [ -e "$tmp/secret-un/rootfs/run/secrets/tok" ]; then not_ok "secret: the secret is not in the image"; else ok "secret: the secret is not in the image"; fi
+
+# --- RUN --mount: tmpfs, bind (context, stage, rw), ssh ------------------------------------
+mnt=$tmp/mnt
+mkdir -p "$mnt/src"
+printf 'module example.com/app\n' >"$mnt/go.mod"
+printf 'a\n' >"$mnt/src/a"
+printf 'not for the build\n' >"$mnt/private.key"
+printf 'private.key\n' >"$mnt/.dockerignore"
+cat >"$mnt/Dockerfile" <<'EOF'
+FROM busybox AS build
+RUN mkdir -p /out && echo v1 >/out/VERSION
+
+FROM busybox
+WORKDIR /w
+RUN --mount=type=tmpfs,target=/scratch echo x >/scratch/f && cat /scratch/f >/tmpfs-seen && grep -c ' /scratch tmpfs ' /proc/mounts >/tmpfs-count
+RUN --mount=type=bind,source=go.mod,target=go.mod --mount=type=bind,target=/ctx \
+    cat /w/go.mod >/seen && ls -A /ctx >/ctx-ls && if echo x >/ctx/new 2>/dev/null; then echo writable >/ro; else echo read-only >/ro; fi
+RUN --mount=type=bind,source=src,target=/s,rw echo changed >/s/a && cat /s/a >/rw-seen
+RUN --mount=type=bind,from=build,source=/out,target=/o cp /o/VERSION /from-stage
+EOF
+build mounts 0 --build-context "$bbctx" -t mounts -o "type=oci,dest=$tmp/mounts" "$mnt"
+unpack "$tmp/mounts" mounts "$tmp/mounts-un"
+m=$tmp/mounts-un/rootfs
+expect_eq "$(cat "$m/tmpfs-seen" 2>&1)/$(cat "$m/tmpfs-count" 2>&1)" "x/1" "mount: tmpfs at its target"
+if [ -e "$m/scratch" ]; then not_ok "mount: nothing of the tmpfs in the image" "$(ls -la "$m/scratch")"; else ok "mount: nothing of the tmpfs in the image"; fi
+expect_eq "$(cat "$m/seen" 2>&1)" "module example.com/app" "mount: a bind of one context file, relative to WORKDIR"
+expect_eq "$(tr '\n' ' ' <"$m/ctx-ls" 2>&1)" ".dockerignore Dockerfile go.mod src " "mount: the context as .dockerignore leaves it"
+expect_eq "$(cat "$m/ro" 2>&1)" read-only "mount: a bind is read-only by default"
+expect_eq "$(cat "$m/rw-seen" 2>&1)" changed "mount: rw lets the step write"
+expect_eq "$(cat "$mnt/src/a")" a "mount: what a step writes into an rw bind stays out of the context"
+expect_eq "$(cat "$m/from-stage" 2>&1)" v1 "mount: a bind from another stage"
+if [ -e "$m/ctx" ] || [ -e "$m/s" ] || [ -e "$m/o" ] || [ -e "$m/w/go.mod" ]; then
+  not_ok "mount: no bind mount point is left in the image" "$(ls -la "$m" "$m/w")"
+else ok "mount: no bind mount point is left in the image"; fi
+build mounts-again 0 --build-context "$bbctx" -t mounts -o "type=oci,dest=$tmp/mounts2" "$mnt"
+expect_eq "$(grep -c CACHED "$tmp/mounts-again.err")" 6 "mount: an unchanged rebuild is cached"
+printf 'module example.com/other\n' >"$mnt/go.mod"
+build mounts-changed 0 --build-context "$bbctx" -t mounts -o "type=oci,dest=$tmp/mounts3" "$mnt"
+expect_in "$tmp/mounts-changed.err" "cat /w/go.mod" "mount: a changed bind source reruns the step"
+expect_eq "$(grep -c CACHED "$tmp/mounts-changed.err")" 3 "mount: only the steps from the changed bind on run again"
+
+# An agent socket (made by python; the step only needs to see it).
+python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$tmp/agent.sock"
+printf 'FROM busybox\nRUN --mount=type=ssh test -S "$SSH_AUTH_SOCK" && echo "$SSH_AUTH_SOCK" >/agent\n' >"$mnt/Dockerfile.ssh"
+build ssh 0 --build-context "$bbctx" -f "$mnt/Dockerfile.ssh" --ssh default="$tmp/agent.sock" -t ssh -o "type=oci,dest=$tmp/ssh" "$mnt"
+unpack "$tmp/ssh" ssh "$tmp/ssh-un"
+expect_eq "$(cat "$tmp/ssh-un/rootfs/agent" 2>&1)" /run/buildkit/ssh_agent.0 "ssh: the agent socket and SSH_AUTH_SOCK"
+printf 'FROM busybox\nRUN --mount=type=ssh,required=true true\n' >"$mnt/Dockerfile.ssh2"
+build ssh-missing 1 --build-context "$bbctx" -f "$mnt/Dockerfile.ssh2" -t ssh2 "$mnt"
+expect_in "$tmp/ssh-missing.err" "no ssh agent 'default' (hint: --ssh default" "ssh: a required agent that is not given is named"
+
+# --- heredoc RUNs, as BuildKit runs them ---------------------------------------------------
+hd=$tmp/hd
+mkdir -p "$hd"
+cat >"$hd/Dockerfile" <<'EOF'
+FROM busybox
+RUN <<EOT
+echo a >/a
+echo b >/b
+EOT
+RUN cat <<EOT >/f
+home $HOME
+EOT
+RUN <<A cat >/x && <<B cat >/y
+xa
+A
+yb
+B
+RUN <<-EOT
+	echo tabbed >/t
+	EOT
+RUN <<EOT
+#!/bin/sh -e
+echo "script $0" >/shebang
+EOT
+EOF
+build heredoc 0 --build-context "$bbctx" -t hd -o "type=oci,dest=$tmp/hd-out" "$hd"
+unpack "$tmp/hd-out" hd "$tmp/hd-un"
+h=$tmp/hd-un/rootfs
+expect_eq "$(cat "$h/a" "$h/b" 2>&1 | tr '\n' ' ')" "a b " "heredoc: a RUN that is only a heredoc runs it as a script"
+expect_eq "$(cat "$h/f" 2>&1)" "home /root" "heredoc: a command reads its heredoc; HOME is root's"
+expect_eq "$(cat "$h/x" "$h/y" 2>&1 | tr '\n' ' ')" "xa yb " "heredoc: two heredocs in one command"
+expect_eq "$(cat "$h/t" 2>&1)" tabbed "heredoc: <<- strips the tabs"
+expect_eq "$(cat "$h/shebang" 2>&1)" "script /dev/pipes/EOT" "heredoc: a #! script runs by its interpreter"
+if [ -e "$h/dev/pipes" ]; then not_ok "heredoc: nothing of /dev/pipes in the image"; else ok "heredoc: nothing of /dev/pipes in the image"; fi
 
 # --- a service-shaped multi-stage Dockerfile ---------------------------------------------
 svc=$tmp/svc
@@ -150,6 +240,7 @@ WORKDIR /app
 COPY --from=build /out/ /app/
 RUN chown -R app:app /app
 USER app
+RUN id -u >/app/whoami && echo "$HOME" >>/app/whoami
 HEALTHCHECK CMD ["/app/server"]
 CMD ["/app/server"]
 EOF
@@ -157,6 +248,7 @@ build svc 0 --build-context "$bbctx" -t svc -o "type=oci,dest=$tmp/svc-out" "$sv
 expect_eq "$(tar_owner "$tmp/svc-out" app/server)" "1001:1001" "svc: chown -R gave the files to app (1001)"
 unpack "$tmp/svc-out" svc "$tmp/svc-un"
 expect_in "$tmp/svc-un/rootfs/etc/passwd" "app:x:1001:1001" "svc: the step wrote /etc/passwd"
+expect_eq "$(tr '\n' ' ' <"$tmp/svc-un/rootfs/app/whoami" 2>&1)" "1001 /app " "svc: a RUN after USER runs as app, HOME from /etc/passwd"
 expect_eq "$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["process"]; print(c["user"]["uid"])' "$tmp/svc-un/config.json")" 1001 "svc: the image runs as app"
 
 echo "# $pass passed, $fail failed"

@@ -79,6 +79,9 @@ test_error_wrap (void **state)
   assert_string_equal (err->msg, "push 'ref': cannot open 'f': No such file or directory");
   assert_int_equal (hoist_error_wrap (&err, "build"), -ENOENT);
   assert_string_equal (err->msg, "build: push 'ref': cannot open 'f': No such file or directory");
+  assert_int_equal (hoist_error_hint (&err, "try %s", "-v"), -ENOENT);
+  assert_string_equal (err->msg, "build: push 'ref': cannot open 'f': No such file or directory (hint: try -v)");
+  assert_int_equal (hoist_error_hint (NULL, "nothing"), -1);
 }
 
 static void
