@@ -62,6 +62,7 @@ mkdir -p "$tmp/src/tests/integration" "$tmp/single"
 cp "$HOIST" "$tmp/hoist"
 cp "$HOIST_SRCDIR/tests/integration/test_run.sh" "$HOIST_SRCDIR/tests/integration/busybox_base.sh" \
   "$tmp/src/tests/integration/"
+cp -R "$HOIST_SRCDIR/examples" "$tmp/src/"
 chmod -R a+rX "$tmp"
 chown "$single" "$tmp/single"
 

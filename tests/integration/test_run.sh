@@ -251,5 +251,18 @@ expect_in "$tmp/svc-un/rootfs/etc/passwd" "app:x:1001:1001" "svc: the step wrote
 expect_eq "$(tr '\n' ' ' <"$tmp/svc-un/rootfs/app/whoami" 2>&1)" "1001 /app " "svc: a RUN after USER runs as app, HOME from /etc/passwd"
 expect_eq "$(python3 -c 'import json,sys; c=json.load(open(sys.argv[1]))["process"]; print(c["user"]["uid"])' "$tmp/svc-un/config.json")" 1001 "svc: the image runs as app"
 
+# --- the README's RUN example ----------------------------------------------------------------
+bbx=$tmp/bbx
+mkdir -p "$bbx/bin"
+cp /bin/busybox "$bbx/bin/"
+for a in $("$bbx/bin/busybox" --list); do [ "$a" = busybox ] || ln -s busybox "$bbx/bin/$a"; done
+printf 'FROM scratch\nCOPY bin/ /bin/\nCMD ["/bin/sh"]\n' >"$bbx/Dockerfile"
+build readme-base 0 -t busybox -o "type=oci,dest=$tmp/bbx-layout" "$bbx"
+build readme-run 0 -t site-run -f "$HOIST_SRCDIR/examples/Dockerfile.run" \
+  --build-context "busybox=oci-layout://$tmp/bbx-layout:busybox:latest" -o "type=oci,dest=$tmp/site-run" "$HOIST_SRCDIR/examples"
+expect_eq "$(tar_owner "$tmp/site-run" var/www/index.html)" "1001:1001" "readme: the site belongs to web (1001)"
+unpack "$tmp/site-run" site-run "$tmp/site-run-un"
+expect_in "$tmp/site-run-un/rootfs/var/www/index.html" "<footer>built by hoist</footer>" "readme: the heredoc script stamped the pages"
+
 echo "# $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
