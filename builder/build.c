@@ -313,7 +313,7 @@ run_stage (struct build *b, size_t si, struct hoist_error **err)
     {
       const struct build_named *n = build_named_find (b, st->base);
       if (n != NULL && n->image != NULL && n->pulled != NULL)
-        build_progress_log (b, id, "resolve %s@%s done", n->pulled, n->image->key);
+        build_progress_log (b, id, "resolve %s@%s done", n->pulled, n->resolved);
       else if (n != NULL && n->image != NULL)
         build_progress_log (b, id, "resolve oci-layout://%s@%s done", n->layout, n->image->key);
     }
@@ -550,6 +550,9 @@ builder_build_result_release (struct builder_build_result *res)
 {
   builder_descriptor_release (&res->manifest);
   hoist_strv_free (res->bases);
+  for (size_t i = 0; i < res->n_deps; i++)
+    free (res->deps[i].name);
+  free (res->deps);
   memset (res, 0, sizeof *res);
   builder_descriptor_init (&res->manifest);
 }
@@ -587,9 +590,26 @@ builder_build (const struct builder_build_opts *opts, struct builder_build_resul
     {
       res->steps_cached = b.cached;
       res->steps_run = b.run;
+      res->deps = hoist_xcalloc (b.n_named + 1, sizeof *res->deps);
       for (size_t i = 0; i < b.n_named; i++)
-        if (b.named[i].pulled != NULL)
-          hoist_strv_push (&res->bases, b.named[i].pulled);
+        {
+          const struct build_named *n = &b.named[i];
+          struct builder_build_dep *d = &res->deps[res->n_deps];
+
+          if (n->pulled != NULL)
+            hoist_strv_push (&res->bases, n->pulled);
+          if (n->image == NULL)
+            continue;
+          d->pulled = n->pulled != NULL;
+          d->name = n->pulled != NULL ? hoist_xstrdup (n->pulled)
+                                      : hoist_xasprintf ("oci-layout://%s%s%s", n->layout,
+                                                         n->ref == NULL                        ? ""
+                                                         : strncmp (n->ref, "sha256:", 7) == 0 ? "@"
+                                                                                               : ":",
+                                                         n->ref != NULL ? n->ref : "");
+          memcpy (d->digest, n->pulled != NULL ? n->resolved : n->image->key, sizeof d->digest);
+          res->n_deps++;
+        }
     }
   if (b.ctx != NULL)
     context_cache_save (&b);

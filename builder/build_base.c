@@ -29,8 +29,7 @@
 static bool
 is_domain (const char *s, size_t len)
 {
-  return memchr (s, '.', len) != NULL || memchr (s, ':', len) != NULL
-         || (len == 9 && strncmp (s, "localhost", 9) == 0);
+  return memchr (s, '.', len) != NULL || memchr (s, ':', len) != NULL || (len == 9 && strncmp (s, "localhost", 9) == 0);
 }
 
 char *
@@ -389,6 +388,7 @@ pull_named (struct build *b, const char *name, struct build_named **out, struct 
 {
   struct builder_pull_opts po = { .os = b->os, .arch = b->arch, .variant = b->variant, .quiet = true };
   struct builder_pull_result pr;
+  char resolved[HOIST_DIGEST_STR_SIZE];
   struct build_named *n;
   struct build_stage *img;
 
@@ -396,8 +396,9 @@ pull_named (struct build *b, const char *name, struct build_named **out, struct 
     po.registry = *b->opts->registry;
   if (builder_pull (b->store, name, &po, &pr, err) < 0)
     return -1;
-  hoist_log (HOIST_LOG_DEBUG, "pulled %s: %s (%zu blobs fetched, %zu present)", name, pr.root.digest,
-             pr.blobs_pulled, pr.blobs_present);
+  hoist_log (HOIST_LOG_DEBUG, "pulled %s: %s (%zu blobs fetched, %zu present)", name, pr.root.digest, pr.blobs_pulled,
+             pr.blobs_present);
+  memcpy (resolved, pr.root.digest, sizeof resolved);
   img = hoist_xcalloc (1, sizeof (*img));
   if (load_image (b, b->store, &pr.root, img, err) < 0)
     {
@@ -414,6 +415,7 @@ pull_named (struct build *b, const char *name, struct build_named **out, struct 
   memset (n + 1, 0, sizeof *n);
   n->name = builder_ref_familiar (name);
   n->pulled = hoist_xstrdup (name);
+  memcpy (n->resolved, resolved, sizeof n->resolved);
   n->image = img;
   *out = n;
   return 0;
@@ -500,9 +502,9 @@ builder_host_platform (char **os, char **arch, char **variant)
   {
     const char *machine, *arch, *variant;
   } map[] = {
-    { "x86_64", "amd64", NULL }, { "aarch64", "arm64", NULL }, { "arm64", "arm64", NULL },
-    { "armv7l", "arm", "v7" },   { "armv6l", "arm", "v6" },    { "i686", "386", NULL },
-    { "i386", "386", NULL },     { "ppc64le", "ppc64le", NULL }, { "s390x", "s390x", NULL },
+    { "x86_64", "amd64", NULL },    { "aarch64", "arm64", NULL },   { "arm64", "arm64", NULL },
+    { "armv7l", "arm", "v7" },      { "armv6l", "arm", "v6" },      { "i686", "386", NULL },
+    { "i386", "386", NULL },        { "ppc64le", "ppc64le", NULL }, { "s390x", "s390x", NULL },
     { "riscv64", "riscv64", NULL },
   };
   struct utsname u;

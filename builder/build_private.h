@@ -262,13 +262,14 @@ struct build_stage
 /* A --build-context. */
 struct build_named
 {
-  char *name;                  /* familiar form */
-  char *dir;                   /* a directory context; NULL for oci-layout */
-  char *layout;                /* oci-layout path */
-  char *ref;                   /* tag or digest in the layout; NULL: "latest" or the only one */
-  struct builder_context *ctx; /* the directory, opened on first use */
-  struct build_stage *image;   /* the layout's image, loaded on first use */
-  char *pulled;                /* a registry image: the name it was pulled by */
+  char *name;                           /* familiar form */
+  char *dir;                            /* a directory context; NULL for oci-layout */
+  char *layout;                         /* oci-layout path */
+  char *ref;                            /* tag or digest in the layout; NULL: "latest" or the only one */
+  struct builder_context *ctx;          /* the directory, opened on first use */
+  struct build_stage *image;            /* the layout's image, loaded on first use */
+  char *pulled;                         /* a registry image: the name it was pulled by */
+  char resolved[HOIST_DIGEST_STR_SIZE]; /* what that name pointed at (an index or the manifest) */
 };
 
 struct build

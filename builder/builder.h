@@ -1372,6 +1372,20 @@ struct builder_build_result
   size_t steps_cached; /* steps answered from the step cache */
   size_t steps_run;    /* steps that ran */
   char **bases;        /* the registry images pulled, as named; NULL when none */
+  /* Every image the build read (FROM and COPY --from of registry images
+   * and of oci-layout contexts), for provenance: N_DEPS of them. */
+  struct builder_build_dep *deps;
+  size_t n_deps;
+};
+
+/* An image a build read: NAME as the Dockerfile or --build-context gave
+ * it ("alpine:3.19", "oci-layout:///path:tag"), DIGEST its manifest's
+ * digest, PULLED whether it came from a registry. */
+struct builder_build_dep
+{
+  char *name;
+  char digest[HOIST_DIGEST_STR_SIZE];
+  bool pulled;
 };
 
 /* Run OPTS->plan.  On success RES (initialised here; release it with
@@ -1385,6 +1399,103 @@ struct builder_build_result
 int builder_build (const struct builder_build_opts *opts, struct builder_build_result *res,
                    struct hoist_error **err) HOIST_WUR;
 void builder_build_result_release (struct builder_build_result *res);
+
+/* ---------------------------------------------------------------------
+ * Attestations: in-toto statements about an image (provenance.c)
+ * ------------------------------------------------------------------- */
+
+#define BUILDER_INTOTO_STATEMENT_V1 "https://in-toto.io/Statement/v1"
+#define BUILDER_MT_IN_TOTO "application/vnd.in-toto+json"
+#define BUILDER_PREDICATE_SLSA_V1 "https://slsa.dev/provenance/v1"
+/* hoist's buildType: what its externalParameters mean is written down in
+ * docs/provenance.md. */
+#define BUILDER_BUILD_TYPE "https://hoist.dev/buildtypes/dockerfile/v1"
+#define BUILDER_DEFAULT_BUILDER_ID "https://hoist.dev/hoist@" PACKAGE_VERSION
+
+enum builder_provenance_mode
+{
+  BUILDER_PROVENANCE_OFF = 0,
+  BUILDER_PROVENANCE_MIN,
+  BUILDER_PROVENANCE_MAX, /* adds the Dockerfile and its steps */
+};
+
+/* What the provenance of one built image says, besides the build result.
+ * Strings are borrowed; NULL ones are left out. */
+struct builder_provenance_info
+{
+  enum builder_provenance_mode mode;
+  const char *builder_id;      /* NULL: BUILDER_DEFAULT_BUILDER_ID */
+  const char *invocation_id;   /* a job's id, or a UUID */
+  const char *source;          /* the git repository's URL */
+  const char *ref;             /* the git ref built ("refs/heads/main") */
+  const char *revision;        /* the commit */
+  const char *dockerfile_path; /* relative to the context */
+  const char *dockerfile_text; /* max mode only */
+  const char *target;
+  const char *platform;            /* "os/arch[/variant]" of this image */
+  char *const *build_args;         /* "K=V"; secret-looking names are left out */
+  const struct builder_plan *plan; /* max mode: its steps */
+  int64_t started_on;              /* seconds since the epoch; negative: left out */
+  int64_t finished_on;
+  int64_t source_date_epoch; /* negative: not set */
+};
+
+/* Whether a build arg named NAME (LEN bytes) looks like a secret (TOKEN,
+ * SECRET, PASSWORD, PASSWD, CREDENTIAL or KEY in it, any case). */
+bool builder_build_arg_is_secret (const char *name, size_t len);
+
+/* The SLSA v1 provenance predicate of the build that gave RES: a new
+ * reference in *OUT. */
+int builder_provenance (const struct builder_provenance_info *p, const struct builder_build_result *res, json_t **out,
+                        struct hoist_error **err) HOIST_WUR;
+
+/* An in-toto v1 statement about one subject: PREDICATE is stolen.  A new
+ * reference. */
+json_t *builder_intoto_statement (const char *predicate_type, const char *subject_name, const char *subject_digest,
+                                  json_t *predicate);
+
+/* ---- attest.c: statements attached to images ------------------------ */
+
+#define BUILDER_MT_OCI_EMPTY "application/vnd.oci.empty.v1+json"
+/* The digest of "{}", the OCI empty descriptor's content. */
+#define BUILDER_EMPTY_DIGEST "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
+
+/* One built image to attest. */
+struct builder_attest_image
+{
+  struct builder_descriptor manifest;     /* its index entry (platform set); borrowed */
+  const char *platform;                   /* "os/arch[/variant]" */
+  const struct builder_build_result *res; /* what it was built from */
+  const struct builder_plan *plan;
+  /* Its SBOM: the predicate (borrowed), its in-toto predicate type and
+   * the artifact type of its referrer; NULL: none. */
+  json_t *sbom;
+  const char *sbom_predicate_type;
+  const char *sbom_artifact_type;
+};
+
+struct builder_attest_opts
+{
+  const char *subject_name;                  /* the statements' subject name ("pkg:docker/app@1.0"); NULL: "image" */
+  const char *created;                       /* the referrers' org.opencontainers.image.created; NULL: none */
+  struct builder_provenance_info provenance; /* mode OFF: none; platform and plan are per image */
+};
+
+struct builder_attest_result
+{
+  struct builder_descriptor root;       /* the image index: images and attestation manifests */
+  struct builder_descriptor *referrers; /* OCI 1.1 referrers (subject set), in the store */
+  size_t n_referrers;
+};
+
+/* Make the statements about each of the N IMAGES, store them, and store
+ * the index that holds the images and their attestation manifests
+ * (BuildKit's layout) and a referrer artifact per statement.  OUT is
+ * initialised here; release it with builder_attest_result_release. */
+int builder_attest (struct builder_store *store, const struct builder_attest_image *images, size_t n,
+                    const struct builder_attest_opts *o, struct builder_attest_result *out,
+                    struct hoist_error **err) HOIST_WUR;
+void builder_attest_result_release (struct builder_attest_result *r);
 
 /* Normalise an image name given with -t as docker build does: a name
  * without a tag gets ":latest" ("demo" -> "demo:latest"); the repository

@@ -16,6 +16,7 @@
 #include "builder/builder.h"
 #include "runner/runner.h"
 #include "sandbox/sandbox.h"
+#include "runner/build_private.h"
 
 static void
 build_usage (FILE *out)
@@ -38,6 +39,7 @@ build_usage (FILE *out)
                 "      --build-context N=SRC    extra named context: oci-layout:///path[:tag] or a directory\n"
                 "      --secret id=ID,src=FILE  a secret for RUN --mount=type=secret,id=ID; may repeat\n"
                 "      --ssh default|ID=SOCKET  an ssh agent for RUN --mount=type=ssh (default: $SSH_AUTH_SOCK)\n"
+                "      --provenance MODE        SLSA provenance: mode=min (default), mode=max, false\n"
                 "      --isolation MODE         RUN isolation: auto (default), userns or chroot\n"
                 "      --compression ALGO       layer compression: gzip (default), zstd or none\n"
                 "      --compression-level N    gzip 1-9 (default 6), zstd 1-19 (default 3)\n"
@@ -51,29 +53,6 @@ build_usage (FILE *out)
                 "the image; HOIST_SOURCE and HOIST_REVISION set the org.opencontainers.image.source\n"
                 "and .revision labels.  Not built yet: RUN steps, registry bases (exit 3).\n");
 }
-
-struct build_flags
-{
-  const char *file;
-  const char *context;
-  const char *progress;
-  char **tags;
-  char **build_args;
-  char **labels;
-  char **outputs;
-  char **build_contexts;
-  char **secret_specs;
-  char **ssh_specs;
-  const char *isolation;
-  const char *target;
-  const char *platform;
-  const char *compression;
-  const char *level;
-  const char *threads;
-  bool no_cache;
-  bool push;
-  struct registry_opts registry;
-};
 
 static void
 build_flags_release (struct build_flags *f)
@@ -136,6 +115,7 @@ build_flags_parse (struct build_flags *f, int argc, char **argv, int *exit_code)
     { "quiet", no_argument, NULL, 'q' },
     { "secret", required_argument, NULL, 's' },
     { "ssh", required_argument, NULL, 'H' },
+    { "provenance", required_argument, NULL, 'V' },
     { "isolation", required_argument, NULL, 'I' },
     { "compression", required_argument, NULL, 'C' },
     { "compression-level", required_argument, NULL, 'L' },
@@ -203,6 +183,9 @@ build_flags_parse (struct build_flags *f, int argc, char **argv, int *exit_code)
       case 'H':
         hoist_strv_push (&f->ssh_specs, optarg);
         break;
+      case 'V':
+        f->provenance = optarg;
+        break;
       case 'I':
         f->isolation = optarg;
         break;
@@ -266,6 +249,7 @@ parse_number (const char *s, long long min, long long max, long long *out)
 static int
 build_check_flags (const struct build_flags *f)
 {
+  enum builder_provenance_mode mode;
   long long v;
 
   if (f->progress != NULL && strcmp (f->progress, "auto") != 0 && strcmp (f->progress, "plain") != 0
@@ -287,64 +271,10 @@ build_check_flags (const struct build_flags *f)
     return runner_usage_error ("build", "--compression-threads must be a number from 1 to 64, not '%s'", f->threads);
   if (f->push && f->tags == NULL)
     return runner_usage_error ("build", "--push needs an image name: add -t REGISTRY/NAME:TAG");
-  return 0;
-}
-
-/* ---- Progress -------------------------------------------------------------------- */
-
-struct progress_out
-{
-  bool quiet;
-  bool started;
-};
-
-/* BuildKit's plain progress: "#4 [2/3] COPY . /app", "#4 DONE 0.4s", a
- * blank line between steps.  tty and auto print the same for now. */
-static void
-progress_print (void *data, const struct builder_progress *ev)
-{
-  struct progress_out *p = data;
-
-  if (p->quiet)
-    return;
-  switch (ev->kind)
-    {
-    case BUILDER_PROGRESS_START:
-      hoist_log_print ("%s#%u %s", p->started ? "\n" : "", ev->id, ev->text);
-      p->started = true;
-      break;
-    case BUILDER_PROGRESS_LOG:
-      hoist_log_print ("#%u %s", ev->id, ev->text);
-      break;
-    case BUILDER_PROGRESS_CACHED:
-      hoist_log_print ("#%u CACHED", ev->id);
-      break;
-    case BUILDER_PROGRESS_DONE:
-      hoist_log_print ("#%u DONE %.1fs", ev->id, ev->seconds);
-      break;
-    case BUILDER_PROGRESS_ERROR:
-      hoist_log_print ("#%u ERROR: %s", ev->id, ev->text);
-      break;
-    }
+  return runner_provenance_mode (f->provenance, &mode);
 }
 
 /* ---- Options ------------------------------------------------------------------------ */
-
-struct build_run
-{
-  struct builder_build_opts opts;
-  struct builder_output *outputs;
-  char **tags;
-  char *home;
-  struct builder_store *store;
-  struct builder_dockerfile *df;
-  struct builder_plan *plan;
-  char *dockerfile;
-  char **platforms; /* --platform A,B,...: each; NULL for one */
-  struct builder_secret *secrets;
-  struct builder_secret *ssh;
-  char **secret_strings; /* what SECRETS and SSH point at */
-};
 
 static void
 build_run_release (struct build_run *r)
@@ -362,16 +292,7 @@ build_run_release (struct build_run *r)
   free (r->ssh);
   hoist_strv_free (r->secret_strings);
   free (r->dockerfile);
-}
-
-/* A failure of the builder: exit 3 for what is not built yet. */
-static int
-fail_error (struct hoist_error *err)
-{
-  int code = err != NULL && err->status == ENOTSUP ? HOIST_EXIT_UNSUPPORTED : HOIST_EXIT_FAILURE;
-
-  runner_fail_error (err);
-  return code;
+  free (r->dockerfile_text);
 }
 
 /* -t and -o, checked before any work. */
@@ -588,6 +509,7 @@ build_plan (const struct build_flags *f, struct build_run *r)
       || builder_dockerfile_parse (r->dockerfile, text.data, text.len, &r->df, &err) < 0
       || builder_plan_new (r->df, &opts, &r->plan, &err) < 0)
     return runner_fail_error (err);
+  r->dockerfile_text = hoist_xstrndup (text.data != NULL ? text.data : "", text.len);
   return 0;
 }
 
@@ -634,36 +556,9 @@ build_store (struct build_run *r)
 }
 
 /* Push IMAGE to every -t name, in order; the first failure stops. */
-static int
-build_push (const struct build_flags *f, struct build_run *r, const struct builder_descriptor *image,
-            char *const *bases, bool quiet)
-{
-  struct runner_transfer live = { 0 };
-  struct builder_push_opts o = { .registry = f->registry, .quiet = quiet, .mount_from = bases };
-
-  if (runner_transfer_wanted (quiet))
-    {
-      o.progress = runner_transfer_progress;
-      o.progress_ctx = &live;
-    }
-  for (size_t i = 0; r->tags != NULL && r->tags[i] != NULL; i++)
-    {
-      struct builder_push_result res;
-      struct hoist_error *err = NULL;
-
-      if (builder_push_image (r->store, image, r->tags[i], &o, &res, &err) < 0)
-        {
-          hoist_error_wrap (&err, "cannot push '%s'", r->tags[i]);
-          runner_fail_error (err);
-          return -1;
-        }
-    }
-  return 0;
-}
-
-/* What every build of this run shares. */
+/* The build's options from the flags (progress is set when it runs). */
 static void
-build_setup (const struct build_flags *f, struct build_run *r, struct progress_out *po)
+build_setup (const struct build_flags *f, struct build_run *r)
 {
   struct builder_build_opts *o = &r->opts;
 
@@ -678,118 +573,6 @@ build_setup (const struct build_flags *f, struct build_run *r, struct progress_o
   o->no_cache = f->no_cache;
   o->platform = f->platform;
   o->registry = &f->registry;
-  o->progress = progress_print;
-  o->progress_data = po;
-}
-
-static int
-build_execute (const struct build_flags *f, struct build_run *r)
-{
-  struct progress_out po = { .quiet = f->progress != NULL && strcmp (f->progress, "quiet") == 0 };
-  struct builder_build_result res;
-  struct hoist_error *err = NULL;
-  struct builder_build_opts *o = &r->opts;
-
-  build_setup (f, r, &po);
-  if (builder_build (o, &res, &err) < 0)
-    return fail_error (err);
-  if (po.quiet)
-    printf ("%s\n", res.manifest.digest);
-  else
-    {
-      cleanup_free char *tags = NULL;
-      for (size_t i = 0; r->tags != NULL && r->tags[i] != NULL; i++)
-        {
-          char *more = hoist_xasprintf ("%s%s%s", tags ? tags : "", i == 0 ? ": " : ", ", r->tags[i]);
-          free (tags);
-          tags = more;
-        }
-      hoist_log_print ("\nhoist: built %s (%zu layers, %zu steps cached, %zu run)%s", res.manifest.digest, res.n_layers,
-                       res.steps_cached, res.steps_run, tags ? tags : "");
-    }
-  if (f->push && build_push (f, r, &res.manifest, res.bases, po.quiet) < 0)
-    {
-      builder_build_result_release (&res);
-      return HOIST_EXIT_FAILURE;
-    }
-  builder_build_result_release (&res);
-  return HOIST_EXIT_OK;
-}
-
-/* ---- Several platforms ------------------------------------------------------------------ */
-
-static void
-progress_note (void *ctx, const char *line)
-{
-  struct progress_out *po = ctx;
-
-  if (!po->quiet)
-    hoist_log_print ("%s", line);
-}
-
-/* One build per platform of PLATFORMS, then an OCI index of their
- * manifests, named and pushed as one image would be. */
-static int
-build_execute_platforms (const struct build_flags *f, struct build_run *r, char **platforms)
-{
-  struct progress_out po = { .quiet = f->progress != NULL && strcmp (f->progress, "quiet") == 0 };
-  struct builder_index *idx = builder_index_new ();
-  struct builder_descriptor desc;
-  struct hoist_error *err = NULL;
-  cleanup_strv char **bases = NULL;
-  json_t *doc;
-  int ret = 0;
-
-  builder_descriptor_init (&desc);
-  build_setup (f, r, &po);
-  for (size_t i = 0; ret == 0 && platforms[i] != NULL; i++)
-    {
-      struct builder_plan_opts popts = { .build_args = f->build_args, .target = f->target, .platform = platforms[i] };
-      struct builder_build_opts o = r->opts;
-      struct builder_plan *plan = NULL;
-      struct builder_build_result res;
-
-      o.tags = NULL;
-      o.outputs = NULL;
-      o.n_outputs = 0;
-      o.platform = platforms[i];
-      o.progress_data = &po;
-      ret = builder_plan_new (r->df, &popts, &plan, &err);
-      o.plan = plan;
-      if (ret == 0)
-        ret = builder_build (&o, &res, &err);
-      if (ret == 0)
-        {
-          builder_index_add (idx, &res.manifest);
-          for (size_t b = 0; res.bases != NULL && res.bases[b] != NULL; b++)
-            hoist_strv_push (&bases, res.bases[b]);
-          builder_build_result_release (&res);
-        }
-      builder_plan_free (plan);
-      if (ret < 0)
-        hoist_error_wrap (&err, "platform %s", platforms[i]);
-    }
-  if (ret == 0)
-    {
-      doc = builder_index_to_json (idx);
-      ret = builder_store_put_json (r->store, doc, BUILDER_MT_OCI_INDEX, &desc, &err);
-      json_decref (doc);
-    }
-  if (ret == 0)
-    ret = builder_publish (r->store, &desc, r->tags, r->outputs, r->opts.n_outputs, progress_note, &po, &err);
-  builder_index_free (idx);
-  if (ret < 0)
-    {
-      builder_descriptor_release (&desc);
-      return fail_error (err);
-    }
-  if (po.quiet)
-    printf ("%s\n", desc.digest);
-  else
-    hoist_log_print ("\nhoist: built index %s (%zu platforms)", desc.digest, hoist_strv_len (platforms));
-  ret = f->push && build_push (f, r, &desc, bases, po.quiet) < 0 ? HOIST_EXIT_FAILURE : HOIST_EXIT_OK;
-  builder_descriptor_release (&desc);
-  return ret;
 }
 
 int
@@ -819,10 +602,11 @@ runner_cmd_build (int argc, char **argv)
     exit_code = build_userns (&r);
   if (r0 == 0 && exit_code == 0)
     exit_code = build_store (&r);
-  if (r0 == 0 && exit_code == 0 && hoist_strv_len (r.platforms) > 1)
-    exit_code = build_execute_platforms (&f, &r, r.platforms);
-  else if (r0 == 0 && exit_code == 0)
-    exit_code = build_execute (&f, &r);
+  if (r0 == 0 && exit_code == 0)
+    {
+      build_setup (&f, &r);
+      exit_code = runner_build_execute (&f, &r);
+    }
   build_run_release (&r);
   build_flags_release (&f);
   return exit_code;

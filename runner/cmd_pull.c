@@ -56,11 +56,8 @@ static int
 pull_flags_parse (const char *cmd, int argc, char **argv, struct pull_flags *f)
 {
   static const struct option longopts[] = {
-    { "platform", required_argument, NULL, 'p' },
-    RUNNER_REGISTRY_OPTIONS,
-    { "quiet", no_argument, NULL, 'q' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
+    { "platform", required_argument, NULL, 'p' }, RUNNER_REGISTRY_OPTIONS, { "quiet", no_argument, NULL, 'q' },
+    { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
   };
   int c, code;
 
@@ -69,11 +66,19 @@ pull_flags_parse (const char *cmd, int argc, char **argv, struct pull_flags *f)
   while ((c = getopt_long (argc, argv, ":qh", longopts, NULL)) != -1)
     switch (c)
       {
-      case 'p': f->platform = optarg; break;
-      case 'q': f->o.quiet = true; break;
-      case 'h': pull_usage (stdout, cmd); return 1;
-      case ':': return -runner_usage_error (cmd, "option '%s' needs a value", argv[optind - 1]);
-      case '?': return -runner_usage_error (cmd, "unknown option '%s'", argv[optind - 1]);
+      case 'p':
+        f->platform = optarg;
+        break;
+      case 'q':
+        f->o.quiet = true;
+        break;
+      case 'h':
+        pull_usage (stdout, cmd);
+        return 1;
+      case ':':
+        return -runner_usage_error (cmd, "option '%s' needs a value", argv[optind - 1]);
+      case '?':
+        return -runner_usage_error (cmd, "unknown option '%s'", argv[optind - 1]);
       default:
         if ((code = runner_registry_flag (cmd, c, optarg, &f->o.registry)) != 0)
           return -code;
@@ -175,18 +180,32 @@ inspect_report (struct builder_store *store, const char *name, const struct buil
   if (builder_media_type_is_index (res->root.media_type))
     {
       json_t *platforms = json_array ();
+      json_t *attestations = json_array ();
 
       json_array_foreach (json_object_get (root, "manifests"), i, l)
         {
           json_t *p = json_object_get (l, "platform");
+          json_t *ann = json_object_get (l, "annotations");
+          const char *type = json_string_value (json_object_get (ann, "vnd.docker.reference.type"));
           json_t *e = json_object ();
 
           json_object_set (e, "digest", json_object_get (l, "digest"));
+          /* BuildKit's attestation manifests: listed apart, by the image
+           * they are about. */
+          if (type != NULL && strcmp (type, "attestation-manifest") == 0)
+            {
+              json_object_set (e, "for", json_object_get (ann, "vnd.docker.reference.digest"));
+              json_array_append_new (attestations, e);
+              continue;
+            }
           if (json_is_object (p))
             json_object_update (e, p);
           json_array_append_new (platforms, e);
         }
       json_object_set_new (out, "platforms", platforms);
+      if (json_array_size (attestations) > 0)
+        json_object_set (out, "attestations", attestations);
+      json_decref (attestations);
       json_object_set_new (out, "index", root);
       json_object_set_new (out, "manifestDigest", json_string (res->manifest.digest));
       manifest = read_doc (store, res->manifest.digest, err);
@@ -196,8 +215,7 @@ inspect_report (struct builder_store *store, const char *name, const struct buil
   else
     manifest = root;
   json_object_set_new (out, "manifest", manifest);
-  config = read_doc (store, json_string_value (json_object_get (json_object_get (manifest, "config"), "digest")),
-                     err);
+  config = read_doc (store, json_string_value (json_object_get (json_object_get (manifest, "config"), "digest")), err);
   if (config == NULL)
     goto fail;
   json_object_set_new (out, "config", config);

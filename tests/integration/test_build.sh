@@ -60,10 +60,13 @@ validate () {
   fi
 }
 
-# unpack LAYOUT TAG DIR — umoci's rootless unpack into DIR/rootfs.
+# unpack LAYOUT TAG DIR — umoci's rootless unpack into DIR/rootfs, of the
+# image for this platform (skopeo copies it out of the index, which also
+# holds the attestations; umoci takes one image).
 unpack () {
-  rm -rf "$3"
-  if umoci unpack --rootless --image "$1:$2" "$3" >"$tmp/umoci.err" 2>&1; then
+  rm -rf "$3" "$3.img"
+  if skopeo copy --quiet "oci:$1:$2" "oci:$3.img:img" >"$tmp/umoci.err" 2>&1 &&
+    umoci unpack --rootless --image "$3.img:img" "$3" >"$tmp/umoci.err" 2>&1; then
     ok "umoci unpacks $2"
   else
     not_ok "umoci unpacks $2" "$(tail -5 "$tmp/umoci.err")"
@@ -78,16 +81,7 @@ tree () {
 # owners LAYOUT TAG — "UID/GID PATH" of every entry of every layer.
 owners () {
   local m
-  m=$(python3 - "$1" "$2" <<'PY'
-import json, sys
-layout, tag = sys.argv[1], sys.argv[2]
-idx = json.load(open(layout + "/index.json"))
-d = [e for e in idx["manifests"] if e.get("annotations", {}).get("org.opencontainers.image.ref.name") == tag][0]
-m = json.load(open(layout + "/blobs/sha256/" + d["digest"][7:]))
-for l in m["layers"]:
-    print(layout + "/blobs/sha256/" + l["digest"][7:])
-PY
-)
+  m=$(python3 "$HOIST_SRCDIR/tests/integration/ocilayout.py" layers "$1" "$2")
   for blob in $m; do tar --numeric-owner -tvf "$blob"; done | awk '{print $2, $6}' | sort -k2
 }
 

@@ -72,11 +72,12 @@ skopeo_digest () {
     python3 -c 'import json,sys; print(json.load(sys.stdin)["Digest"])'
 }
 
-# Copy REF back into an OCI layout with skopeo; print the manifest digest.
+# Copy REF back into an OCI layout with skopeo, the whole index (the
+# image and its attestations); print the digest the tag points at.
 skopeo_back () {
   local ref=$1 dir=$2
   # shellcheck disable=SC2046
-  skopeo copy --quiet $(skopeo_flags src) "docker://$ref" "oci:$dir:back" >"$tmp/skopeo.err" 2>&1 || return 1
+  skopeo copy --quiet --all $(skopeo_flags src) "docker://$ref" "oci:$dir:back" >"$tmp/skopeo.err" 2>&1 || return 1
   python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["manifests"][0]["digest"])' "$dir/index.json"
 }
 
@@ -123,7 +124,8 @@ run "anon: build FROM a registry image" 0 build -t "$reg/app/derived:1" --push "
 expect_in "$tmp/anon: build FROM a registry image.err" "resolve $reg/app/one:1@$digest" "anon: FROM resolves the tag"
 expect_in "$tmp/anon: build FROM a registry image.err" "mounted" "anon: the base layer is mounted from the base's repository"
 rm -rf "$tmp/un"
-skopeo_back "$reg/app/derived:1" "$tmp/back2" >/dev/null
+# This platform's image alone (no --all): what umoci unpacks.
+skopeo copy --quiet $(skopeo_flags src) "docker://$reg/app/derived:1" "oci:$tmp/back2:back" >"$tmp/skopeo.err" 2>&1
 if umoci unpack --rootless --image "$tmp/back2:back" "$tmp/un" >/dev/null 2>&1 &&
   [ "$(cat "$tmp/un/rootfs/hello.txt" "$tmp/un/rootfs/world.txt")" = "$(printf 'hello\nworld')" ]; then
   ok "anon: the derived image holds the base's files and its own"
@@ -134,8 +136,14 @@ fi
 # Several platforms: an OCI index, from which pulls and FROM pick theirs.
 run "anon: build for two platforms" 0 build --platform linux/amd64,linux/arm64 -t "$reg/multi/base:1" --push "$ctx"
 skopeo inspect --raw --tls-verify=false "docker://$reg/multi/base:1" >"$tmp/index.json" 2>"$tmp/skopeo.err"
-expect_eq "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["mediaType"], sorted(m["platform"]["architecture"] for m in d["manifests"]))' "$tmp/index.json")" \
+expect_eq "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["mediaType"], sorted(m["platform"]["architecture"] for m in d["manifests"] if "vnd.docker.reference.type" not in m.get("annotations", {})))' "$tmp/index.json")" \
   "application/vnd.oci.image.index.v1+json ['amd64', 'arm64']" "anon: the pushed image is an index of both platforms"
+expect_eq "$(python3 -c '
+import json,sys
+d = json.load(open(sys.argv[1]))
+images = {m["digest"] for m in d["manifests"] if m["platform"]["os"] != "unknown"}
+att = [m["annotations"]["vnd.docker.reference.digest"] for m in d["manifests"] if m.get("annotations", {}).get("vnd.docker.reference.type") == "attestation-manifest"]
+print(len(att), set(att) == images)' "$tmp/index.json")" "2 True" "anon: each platform has its attestation manifest in the index"
 printf 'FROM %s\nCOPY world.txt /\n' "$reg/multi/base:1" >"$tmp/ctx2/Dockerfile.multi"
 run "anon: build FROM an index for two platforms" 0 build --platform linux/arm64,linux/amd64 -f "$tmp/ctx2/Dockerfile.multi" -t "$reg/multi/derived:1" --push "$tmp/ctx2"
 for arch in arm64 amd64; do

@@ -61,7 +61,7 @@ chmod 0755 "$tmp"
 mkdir -p "$tmp/src/tests/integration" "$tmp/single"
 cp "$HOIST" "$tmp/hoist"
 cp "$HOIST_SRCDIR/tests/integration/test_run.sh" "$HOIST_SRCDIR/tests/integration/busybox_base.sh" \
-  "$tmp/src/tests/integration/"
+  "$HOIST_SRCDIR/tests/integration/ocilayout.py" "$tmp/src/tests/integration/"
 cp -R "$HOIST_SRCDIR/examples" "$tmp/src/"
 chmod -R a+rX "$tmp"
 chown "$single" "$tmp/single"
@@ -104,11 +104,12 @@ as_user "$single" bash -c '
   echo "chown exit $?"
 ' >"$tmp/single.log" 2>&1
 expect_eq "$(grep -c '^chown exit 1$' "$tmp/single.log")" 1 "as $single (no range): a RUN builds, and a chown to 1001 fails"
-owners=$(python3 - "$w/made" <<'EOF'
-import json, sys, tarfile
+owners=$(python3 - "$w/made" "$HOIST_SRCDIR/tests/integration" <<'EOF'
+import sys, tarfile
+sys.path.insert(0, sys.argv[2])
+import ocilayout
 layout = sys.argv[1]
-idx = json.load(open(layout + "/index.json"))
-m = json.load(open(layout + "/blobs/sha256/" + idx["manifests"][0]["digest"][7:]))
+m = ocilayout.image_manifest(layout)[1]
 with tarfile.open(layout + "/blobs/sha256/" + m["layers"][-1]["digest"][7:]) as t:
     print(" ".join(sorted("%s=%d:%d" % (e.name.rstrip("/"), e.uid, e.gid) for e in t.getmembers())))
 EOF

@@ -9,9 +9,9 @@ set -u
 : "${HOIST:?run through make check}"
 : "${HOIST_SRCDIR:?run through make check}"
 
-for tool in umoci python3 unshare; do
+for tool in umoci skopeo python3 unshare; do
   if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "skip: $tool is not installed (apt-get install umoci python3 util-linux)"
+    echo "skip: $tool is not installed (apt-get install umoci skopeo python3 util-linux)"
     exit 77
   fi
 done
@@ -48,20 +48,23 @@ build () {
 }
 
 # unpack LAYOUT TAG DIR — umoci's view of the image.
+# The layout's tag is an index (the image and its attestations): skopeo
+# copies this platform's image out, which umoci unpacks.
 unpack () {
-  rm -rf "$3"
-  umoci unpack --rootless --image "$1:$2:latest" "$3" >/dev/null 2>"$tmp/umoci.err" || not_ok "umoci unpack $1:$2" "$(cat "$tmp/umoci.err")"
+  rm -rf "$3" "$3.img"
+  { skopeo copy --quiet "oci:$1:$2:latest" "oci:$3.img:img" && umoci unpack --rootless --image "$3.img:img" "$3"; } \
+    >/dev/null 2>"$tmp/umoci.err" || not_ok "umoci unpack $1:$2" "$(cat "$tmp/umoci.err")"
 }
 
 # owner FILE MEMBER — uid:gid of MEMBER as the layer tars of LAYOUT record it.
 tar_owner () {
-  python3 - "$1" "$2" <<'EOF'
-import json, sys, tarfile
+  python3 - "$1" "$2" "$HOIST_SRCDIR/tests/integration" <<'EOF'
+import sys, tarfile
+sys.path.insert(0, sys.argv[3])
+import ocilayout
 layout, member = sys.argv[1], sys.argv[2]
-idx = json.load(open(layout + "/index.json"))
-m = json.load(open(layout + "/blobs/sha256/" + idx["manifests"][0]["digest"][7:]))
 owner = "absent"
-for l in m["layers"]:
+for l in ocilayout.image_manifest(layout)[1]["layers"]:
     with tarfile.open(layout + "/blobs/sha256/" + l["digest"][7:]) as t:
         for e in t.getmembers():
             if e.name.rstrip("/") == member:
@@ -104,7 +107,7 @@ if [ -e "$r/data/replaced/old" ] || [ ! -e "$r/data/replaced/new" ]; then
   not_ok "run: replaced directory holds only the new file (opaque)" "$(ls -la "$r/data/replaced" 2>&1)"
 else ok "run: replaced directory holds only the new file (opaque)"; fi
 if [ -d "$r/data/tofile" ]; then ok "run: file replaced by a directory"; else not_ok "run: file replaced by a directory"; fi
-layers=$(python3 -c 'import json,sys; i=json.load(open(sys.argv[1]+"/index.json")); m=json.load(open(sys.argv[1]+"/blobs/sha256/"+i["manifests"][0]["digest"][7:])); print(len(m["layers"]))' "$tmp/run")
+layers=$(python3 "$HOIST_SRCDIR/tests/integration/ocilayout.py" layers "$tmp/run" | wc -l)
 expect_eq "$layers" 3 "run: a RUN that changes nothing adds no layer"
 if [ -e "$r/etc/resolv.conf" ] && [ ! -s "$r/etc/resolv.conf" ]; then
   not_ok "run: the sandbox's mount points are not in the image"
@@ -116,8 +119,8 @@ else not_ok "run: the image runs" "$(cat "$tmp/run.cat")"; fi
 # A cached rebuild runs nothing and gives the same image.
 build run-again 0 --build-context "$bbctx" -t run -o "type=oci,dest=$tmp/run2" "$ctx"
 expect_in "$tmp/run-again.err" "CACHED" "run: the rebuild is cached"
-expect_eq "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]+"/index.json"))["manifests"][0]["digest"])' "$tmp/run2")" \
-  "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]+"/index.json"))["manifests"][0]["digest"])' "$tmp/run")" \
+expect_eq "$(python3 "$HOIST_SRCDIR/tests/integration/ocilayout.py" manifest "$tmp/run2")" \
+  "$(python3 "$HOIST_SRCDIR/tests/integration/ocilayout.py" manifest "$tmp/run")" \
   "run: the cached rebuild is the same image"
 
 # --- failures ------------------------------------------------------------------------

@@ -1,0 +1,251 @@
+/* attest.c — attestations attached to built images, both ways registries
+ * and tools look for them:
+ *
+ *  1. BuildKit's layout, which `docker buildx imagetools inspect` reads:
+ *     the image index holds, beside each platform's image manifest, an
+ *     attestation manifest (platform unknown/unknown, annotations
+ *     vnd.docker.reference.type "attestation-manifest" and
+ *     vnd.docker.reference.digest naming the image manifest) whose layers
+ *     are the in-toto statements (application/vnd.in-toto+json, annotated
+ *     with in-toto.io/predicate-type).  Its config is a minimal image
+ *     config, only there because a manifest needs one.
+ *  2. OCI 1.1 referrers: per statement an artifact manifest whose subject
+ *     is the image manifest and whose artifactType says what it is
+ *     (application/spdx+json, application/vnd.cyclonedx+json,
+ *     application/vnd.in-toto+json for provenance), with the empty config.
+ *     They are not part of the index: the registry (or the referrers tag
+ *     fallback, push.c) lists them.
+ *
+ * Everything goes into the store; the caller tags and pushes the root. */
+#include "config.h"
+
+#define BUILDER_INTERNAL
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "builder/builder.h"
+#include "builder/oci_private.h"
+
+#define ANNOTATION_REFERENCE_TYPE "vnd.docker.reference.type"
+#define ANNOTATION_REFERENCE_DIGEST "vnd.docker.reference.digest"
+#define ANNOTATION_PREDICATE_TYPE "in-toto.io/predicate-type"
+#define ATTESTATION_MANIFEST "attestation-manifest"
+
+void
+builder_attest_result_release (struct builder_attest_result *r)
+{
+  builder_descriptor_release (&r->root);
+  for (size_t i = 0; i < r->n_referrers; i++)
+    builder_descriptor_release (&r->referrers[i]);
+  free (r->referrers);
+  memset (r, 0, sizeof *r);
+  builder_descriptor_init (&r->root);
+}
+
+/* One statement, stored: its descriptor (annotated with its predicate
+ * type) and the artifact type a referrer of it gets. */
+struct statement
+{
+  struct builder_descriptor desc;
+  const char *artifact_type;
+};
+
+static int
+put_statement (struct builder_store *store, json_t *stmt, const char *predicate_type, const char *artifact_type,
+               struct statement *out, struct hoist_error **err)
+{
+  int r = builder_store_put_json (store, stmt, BUILDER_MT_IN_TOTO, &out->desc, err);
+
+  json_decref (stmt);
+  if (r < 0)
+    return hoist_error_wrap (err, "cannot store the %s statement", predicate_type);
+  builder_map_set (&out->desc.annotations, ANNOTATION_PREDICATE_TYPE, predicate_type);
+  out->artifact_type = artifact_type;
+  return 0;
+}
+
+/* The statements about IMG: provenance, then the SBOM the caller made. */
+static int
+statements (struct builder_store *store, const struct builder_attest_image *img, const struct builder_attest_opts *o,
+            struct statement *v, size_t *n, struct hoist_error **err)
+{
+  const char *subject = o->subject_name != NULL ? o->subject_name : "image";
+
+  *n = 0;
+  if (img->sbom != NULL)
+    {
+      json_t *stmt
+          = builder_intoto_statement (img->sbom_predicate_type, subject, img->manifest.digest, json_incref (img->sbom));
+
+      if (put_statement (store, stmt, img->sbom_predicate_type, img->sbom_artifact_type, &v[*n], err) < 0)
+        return -1;
+      (*n)++;
+    }
+  if (o->provenance.mode != BUILDER_PROVENANCE_OFF)
+    {
+      struct builder_provenance_info p = o->provenance;
+      json_t *pred = NULL;
+
+      p.plan = img->plan;
+      p.platform = img->platform;
+      if (builder_provenance (&p, img->res, &pred, err) < 0)
+        return -1;
+      if (put_statement (store,
+                         builder_intoto_statement (BUILDER_PREDICATE_SLSA_V1, subject, img->manifest.digest, pred),
+                         BUILDER_PREDICATE_SLSA_V1, BUILDER_MT_IN_TOTO, &v[*n], err)
+          < 0)
+        return -1;
+      (*n)++;
+    }
+  return 0;
+}
+
+/* The image config of an attestation manifest: valid, and nothing else. */
+static int
+attestation_config (struct builder_store *store, const struct statement *v, size_t n, struct builder_descriptor *out,
+                    struct hoist_error **err)
+{
+  json_t *ids = json_array ();
+  json_t *cfg;
+  int r;
+
+  for (size_t i = 0; i < n; i++)
+    json_array_append_new (ids, json_string (v[i].desc.digest));
+  cfg = json_pack ("{sssss{}s{ssso}}", "architecture", "unknown", "os", "unknown", "config", "rootfs", "type", "layers",
+                   "diff_ids", ids);
+  r = builder_store_put_json (store, cfg, BUILDER_MT_OCI_CONFIG, out, err);
+  json_decref (cfg);
+  return r;
+}
+
+static int
+put_manifest (struct builder_store *store, const struct builder_manifest *m, struct builder_descriptor *out,
+              struct hoist_error **err)
+{
+  json_t *doc = builder_manifest_to_json (m);
+  int r = builder_store_put_json (store, doc, m->media_type, out, err);
+
+  json_decref (doc);
+  return r;
+}
+
+/* BuildKit's attestation manifest for IMG, as its index entry in *OUT. */
+static int
+attestation_manifest (struct builder_store *store, const struct builder_attest_image *img, const struct statement *v,
+                      size_t n, struct builder_descriptor *out, struct hoist_error **err)
+{
+  struct builder_manifest *m = builder_manifest_new ();
+  int r = attestation_config (store, v, n, &m->config, err);
+
+  for (size_t i = 0; r == 0 && i < n; i++)
+    builder_manifest_add_layer (m, &v[i].desc);
+  if (r == 0)
+    r = put_manifest (store, m, out, err);
+  builder_manifest_free (m);
+  if (r < 0)
+    return -1;
+  out->platform = hoist_xcalloc (1, sizeof *out->platform);
+  out->platform->architecture = hoist_xstrdup ("unknown");
+  out->platform->os = hoist_xstrdup ("unknown");
+  builder_map_set (&out->annotations, ANNOTATION_REFERENCE_TYPE, ATTESTATION_MANIFEST);
+  builder_map_set (&out->annotations, ANNOTATION_REFERENCE_DIGEST, img->manifest.digest);
+  return 0;
+}
+
+/* The OCI 1.1 referrer of statement S about IMG. */
+static int
+referrer (struct builder_store *store, const struct builder_attest_image *img, const struct statement *s,
+          const char *created, struct builder_descriptor *out, struct hoist_error **err)
+{
+  struct builder_manifest *m = builder_manifest_new ();
+  int r;
+
+  builder_descriptor_set (&m->config, BUILDER_MT_OCI_EMPTY, BUILDER_EMPTY_DIGEST, 2);
+  m->artifact_type = hoist_xstrdup (s->artifact_type);
+  builder_manifest_add_layer (m, &s->desc);
+  m->subject = hoist_xcalloc (1, sizeof *m->subject);
+  builder_descriptor_set (m->subject, img->manifest.media_type, img->manifest.digest, img->manifest.size);
+  builder_map_set (&m->annotations, ANNOTATION_PREDICATE_TYPE,
+                   builder_map_get (&s->desc.annotations, ANNOTATION_PREDICATE_TYPE));
+  if (created != NULL)
+    builder_map_set (&m->annotations, "org.opencontainers.image.created", created);
+  r = oci_store_put_bytes (store, "{}", 2, BUILDER_EMPTY_DIGEST, err);
+  if (r == 0)
+    r = put_manifest (store, m, out, err);
+  if (r == 0)
+    {
+      /* As the referrers API lists it. */
+      out->artifact_type = hoist_xstrdup (s->artifact_type);
+      builder_map_copy (&out->annotations, &m->annotations);
+    }
+  builder_manifest_free (m);
+  return r;
+}
+
+static void
+push_referrer (struct builder_attest_result *out, const struct builder_descriptor *d)
+{
+  out->referrers = hoist_xreallocarray (out->referrers, out->n_referrers + 1, sizeof *out->referrers);
+  builder_descriptor_init (&out->referrers[out->n_referrers]);
+  builder_descriptor_copy (&out->referrers[out->n_referrers++], d);
+}
+
+/* IMG's statements into IDX (its attestation manifest) and OUT (its
+ * referrers). */
+static int
+attest_one (struct builder_store *store, const struct builder_attest_image *img, const struct builder_attest_opts *o,
+            struct builder_index *idx, struct builder_attest_result *out, struct hoist_error **err)
+{
+  struct statement v[2];
+  struct builder_descriptor d;
+  size_t n = 0;
+  int r;
+
+  memset (v, 0, sizeof v);
+  for (size_t i = 0; i < 2; i++)
+    builder_descriptor_init (&v[i].desc);
+  builder_descriptor_init (&d);
+  r = statements (store, img, o, v, &n, err);
+  if (r == 0 && n > 0)
+    r = attestation_manifest (store, img, v, n, &d, err);
+  if (r == 0 && n > 0)
+    builder_index_add (idx, &d);
+  for (size_t i = 0; r == 0 && i < n; i++)
+    {
+      builder_descriptor_release (&d);
+      r = referrer (store, img, &v[i], o->created, &d, err);
+      if (r == 0)
+        push_referrer (out, &d);
+    }
+  builder_descriptor_release (&d);
+  for (size_t i = 0; i < 2; i++)
+    builder_descriptor_release (&v[i].desc);
+  return r;
+}
+
+int
+builder_attest (struct builder_store *store, const struct builder_attest_image *images, size_t n,
+                const struct builder_attest_opts *o, struct builder_attest_result *out, struct hoist_error **err)
+{
+  struct builder_index *idx = builder_index_new ();
+  json_t *doc;
+  int r = 0;
+
+  memset (out, 0, sizeof *out);
+  builder_descriptor_init (&out->root);
+  for (size_t i = 0; i < n; i++)
+    builder_index_add (idx, &images[i].manifest);
+  for (size_t i = 0; r == 0 && i < n; i++)
+    r = attest_one (store, &images[i], o, idx, out, err);
+  if (r == 0)
+    {
+      doc = builder_index_to_json (idx);
+      r = builder_store_put_json (store, doc, BUILDER_MT_OCI_INDEX, &out->root, err);
+      json_decref (doc);
+    }
+  builder_index_free (idx);
+  if (r < 0)
+    builder_attest_result_release (out);
+  return r;
+}
