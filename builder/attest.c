@@ -26,11 +26,16 @@
 
 #include "builder/builder.h"
 #include "builder/oci_private.h"
+#include "builder/sbom_private.h"
 
 #define ANNOTATION_REFERENCE_TYPE "vnd.docker.reference.type"
 #define ANNOTATION_REFERENCE_DIGEST "vnd.docker.reference.digest"
 #define ANNOTATION_PREDICATE_TYPE "in-toto.io/predicate-type"
 #define ATTESTATION_MANIFEST "attestation-manifest"
+#define PREDICATE_SPDX "https://spdx.dev/Document"
+#define PREDICATE_CYCLONEDX "https://cyclonedx.org/bom"
+#define MT_SPDX "application/spdx+json"
+#define MT_CYCLONEDX "application/vnd.cyclonedx+json"
 
 void
 builder_attest_result_release (struct builder_attest_result *r)
@@ -65,7 +70,59 @@ put_statement (struct builder_store *store, json_t *stmt, const char *predicate_
   return 0;
 }
 
-/* The statements about IMG: provenance, then the SBOM the caller made. */
+/* Every layer of the image manifest DIGEST through the scanner S. */
+static int
+scan_layers (struct builder_store *store, const char *digest, struct builder_sbom_scan *s, struct hoist_error **err)
+{
+  struct builder_manifest *m = NULL;
+  json_t *doc = NULL;
+  int r = builder_store_read_json (store, digest, 0, &doc, err);
+
+  if (r == 0)
+    r = builder_manifest_from_json (doc, &m, err);
+  json_decref (doc);
+  for (size_t i = 0; r == 0 && i < m->n_layers; i++)
+    {
+      cleanup_close int fd = -1;
+
+      r = builder_store_blob_open (store, m->layers[i].digest, &fd, NULL, err);
+      if (r == 0)
+        r = builder_sbom_scan_layer_fd (s, fd, err);
+      if (r < 0)
+        hoist_error_wrap (err, "layer %s", m->layers[i].digest);
+    }
+  builder_manifest_free (m);
+  return r;
+}
+
+/* The SBOM predicate of IMG: the packages its layers hold, as the
+ * document O asks for. */
+static int
+sbom_predicate (struct builder_store *store, const struct builder_attest_image *img,
+                const struct builder_attest_opts *o, json_t **out, struct hoist_error **err)
+{
+  struct builder_sbom_scan *s = NULL;
+  struct builder_sbom sbom = { 0 };
+  struct builder_sbom_doc doc = {
+    .image_name = o->image_name != NULL ? o->image_name : "image",
+    .digest = img->manifest.digest,
+    .created = o->sbom_created,
+  };
+  int r = builder_sbom_scan_new (&s, err);
+
+  if (r == 0)
+    r = scan_layers (store, img->manifest.digest, s, err);
+  if (r == 0)
+    r = builder_sbom_scan_finish (s, &sbom, err);
+  if (r == 0)
+    r = o->sbom == BUILDER_SBOM_CYCLONEDX ? builder_sbom_cyclonedx (&sbom, &doc, out, err)
+                                          : builder_sbom_spdx (&sbom, &doc, out, err);
+  builder_sbom_release (&sbom);
+  builder_sbom_scan_free (s);
+  return r < 0 ? hoist_error_wrap (err, "cannot make the SBOM of %s", img->manifest.digest) : 0;
+}
+
+/* The statements about IMG: the SBOM, then the provenance. */
 static int
 statements (struct builder_store *store, const struct builder_attest_image *img, const struct builder_attest_opts *o,
             struct statement *v, size_t *n, struct hoist_error **err)
@@ -73,12 +130,16 @@ statements (struct builder_store *store, const struct builder_attest_image *img,
   const char *subject = o->subject_name != NULL ? o->subject_name : "image";
 
   *n = 0;
-  if (img->sbom != NULL)
+  if (o->sbom != BUILDER_SBOM_NONE)
     {
-      json_t *stmt
-          = builder_intoto_statement (img->sbom_predicate_type, subject, img->manifest.digest, json_incref (img->sbom));
+      bool cdx = o->sbom == BUILDER_SBOM_CYCLONEDX;
+      const char *type = cdx ? PREDICATE_CYCLONEDX : PREDICATE_SPDX;
+      json_t *pred = NULL;
 
-      if (put_statement (store, stmt, img->sbom_predicate_type, img->sbom_artifact_type, &v[*n], err) < 0)
+      if (sbom_predicate (store, img, o, &pred, err) < 0
+          || put_statement (store, builder_intoto_statement (type, subject, img->manifest.digest, pred), type,
+                            cdx ? MT_CYCLONEDX : MT_SPDX, &v[*n], err)
+                 < 0)
         return -1;
       (*n)++;
     }

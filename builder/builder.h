@@ -1467,15 +1467,22 @@ struct builder_attest_image
   const char *platform;                   /* "os/arch[/variant]" */
   const struct builder_build_result *res; /* what it was built from */
   const struct builder_plan *plan;
-  /* Its SBOM: the predicate (borrowed), its in-toto predicate type and
-   * the artifact type of its referrer; NULL: none. */
-  json_t *sbom;
-  const char *sbom_predicate_type;
-  const char *sbom_artifact_type;
+};
+
+enum builder_sbom_format
+{
+  BUILDER_SBOM_NONE = 0,
+  BUILDER_SBOM_SPDX,      /* SPDX 2.3 JSON, predicate https://spdx.dev/Document */
+  BUILDER_SBOM_CYCLONEDX, /* CycloneDX 1.5 JSON, predicate https://cyclonedx.org/bom */
 };
 
 struct builder_attest_opts
 {
+  /* The SBOM of each image, from the packages its layers hold (dpkg, apk,
+   * npm, Python, Go binaries; builder/sbom_*.c).  NONE: no SBOM. */
+  enum builder_sbom_format sbom;
+  const char *image_name;                    /* the SBOM's name for the image; NULL: "image" */
+  int64_t sbom_created;                      /* the SBOM's creation time (seconds) */
   const char *subject_name;                  /* the statements' subject name ("pkg:docker/app@1.0"); NULL: "image" */
   const char *created;                       /* the referrers' org.opencontainers.image.created; NULL: none */
   struct builder_provenance_info provenance; /* mode OFF: none; platform and plan are per image */
@@ -1488,7 +1495,7 @@ struct builder_attest_result
   size_t n_referrers;
 };
 
-/* Make the statements about each of the N IMAGES, store them, and store
+/* Make the statements about each of the N IMAGES (SBOM, provenance), store them, and store
  * the index that holds the images and their attestation manifests
  * (BuildKit's layout) and a referrer artifact per statement.  OUT is
  * initialised here; release it with builder_attest_result_release. */
@@ -1566,6 +1573,7 @@ struct builder_push_result
   size_t blobs_skipped; /* the repository had them */
   size_t blobs_mounted; /* linked from another repository of the registry */
   int64_t bytes_pushed;
+  size_t round_trips; /* builder_push_referrers: the requests it made */
 };
 
 /* Push TAG of STORE to DEST ("host/repo:tag", docker's normalisation):
@@ -1574,6 +1582,19 @@ struct builder_push_result
  * lines go to the log's print channel unless quiet. */
 int builder_push (struct builder_store *store, const char *tag, const char *dest, const struct builder_push_opts *o,
                   struct builder_push_result *res, struct hoist_error **err) HOIST_WUR;
+
+/* Push the N referrer manifests REFS of STORE (OCI 1.1 artifacts whose
+ * subject is IMAGE, just pushed, or one of its manifests) to DEST's
+ * repository, by digest; blobs IMAGE's push sent are not asked about
+ * again.  When the registry does not answer a referrer's PUT with
+ * OCI-Subject (it has no referrers API: Distribution 2.8, GHCR), the
+ * referrers tag "sha256-<hex>" of each subject is updated as the
+ * distribution spec's fallback says: its index keeps what it listed and
+ * gains REFS. */
+int builder_push_referrers (struct builder_store *store, const struct builder_descriptor *image,
+                            const struct builder_descriptor *refs, size_t n, const char *dest,
+                            const struct builder_push_opts *o, struct builder_push_result *res,
+                            struct hoist_error **err) HOIST_WUR;
 
 /* The host's platform, as OCI names it. */
 void builder_host_platform (char **os, char **arch, char **variant);

@@ -196,3 +196,166 @@ builder_push (struct builder_store *store, const char *tag, const char *dest, co
     return hoist_error_wrap (err, "cannot push '%s' to '%s'", tag, dest);
   return 0;
 }
+
+/* ---- Referrers ----------------------------------------------------------------------- */
+
+/* The subject digest of the referrer manifest BYTES into OUT. */
+static int
+subject_of (const struct hoist_buf *bytes, char out[HOIST_DIGEST_STR_SIZE], struct hoist_error **err)
+{
+  json_error_t je;
+  json_t *doc = json_loadb (bytes->data, bytes->len, JSON_REJECT_DUPLICATES, &je);
+  const char *d = json_string_value (json_object_get (json_object_get (doc, "subject"), "digest"));
+  int r = 0;
+
+  if (d == NULL || strlen (d) != HOIST_DIGEST_STR_SIZE - 1)
+    r = hoist_error_set_status (err, EINVAL, "a referrer manifest without a subject");
+  else
+    memcpy (out, d, HOIST_DIGEST_STR_SIZE);
+  json_decref (doc);
+  return r;
+}
+
+static bool
+blob_listed (const struct oci_blob_list *l, const char *digest)
+{
+  for (size_t i = 0; i < l->n; i++)
+    if (strcmp (l->items[i].digest, digest) == 0)
+      return true;
+  return false;
+}
+
+/* The referrers tag of SUBJECT ("sha256-<hex>"), for a registry without
+ * the referrers API: its index gets REFS (those about SUBJECT), replacing
+ * entries of the same digest and keeping the others (a signature pushed
+ * before, say). */
+static int
+update_referrers_tag (struct registry_client *rc, const char *subject, const struct builder_descriptor *refs,
+                      const char (*subjects)[HOIST_DIGEST_STR_SIZE], size_t n, struct builder_push_result *res,
+                      struct hoist_error **err)
+{
+  cleanup_buf struct hoist_buf old;
+  cleanup_free char *media_type = NULL;
+  char tag[HOIST_DIGEST_STR_SIZE], digest[HOIST_DIGEST_STR_SIZE];
+  struct builder_index *idx = NULL;
+  json_t *doc = NULL;
+  char *text;
+  int r;
+
+  snprintf (tag, sizeof tag, "sha256-%s", subject + 7);
+  hoist_buf_init (&old, BUILDER_JSON_BLOB_MAX);
+  r = registry_manifest_get (rc, tag, &old, &media_type, digest, err);
+  res->round_trips++;
+  if (r == -ENOENT)
+    {
+      hoist_error_free (*err);
+      *err = NULL;
+      idx = builder_index_new ();
+      r = 0;
+    }
+  else if (r == 0)
+    {
+      json_error_t je;
+
+      doc = json_loadb (old.data, old.len, JSON_REJECT_DUPLICATES, &je);
+      r = doc != NULL ? builder_index_from_json (doc, &idx, err)
+                      : hoist_error_set_status (err, EBADMSG, "the referrers tag '%s' is not JSON: %s", tag, je.text);
+      json_decref (doc);
+    }
+  if (r < 0)
+    return hoist_error_wrap (err, "cannot read the referrers tag '%s'", tag);
+  for (size_t i = 0; i < n; i++)
+    if (strcmp (subjects[i], subject) == 0)
+      {
+        for (size_t j = 0; j < idx->n_manifests; j++)
+          if (strcmp (idx->manifests[j].digest, refs[i].digest) == 0)
+            {
+              builder_descriptor_release (&idx->manifests[j]);
+              memmove (&idx->manifests[j], &idx->manifests[j + 1], (idx->n_manifests - j - 1) * sizeof *idx->manifests);
+              idx->n_manifests--;
+              break;
+            }
+        builder_index_add (idx, &refs[i]);
+      }
+  doc = builder_index_to_json (idx);
+  text = json_dumps (doc, JSON_COMPACT);
+  r = registry_manifest_put (rc, tag, BUILDER_MT_OCI_INDEX, text, strlen (text), NULL, err);
+  res->round_trips++;
+  free (text);
+  json_decref (doc);
+  builder_index_free (idx);
+  return r < 0 ? hoist_error_wrap (err, "cannot update the referrers tag '%s'", tag) : 0;
+}
+
+int
+builder_push_referrers (struct builder_store *store, const struct builder_descriptor *image,
+                        const struct builder_descriptor *refs, size_t n, const char *dest,
+                        const struct builder_push_opts *o, struct builder_push_result *res, struct hoist_error **err)
+{
+  struct registry_ref ref = { 0 };
+  struct registry_client *rc = NULL;
+  struct oci_blob_list sent = { 0 }, blobs = { 0 };
+  char (*subjects)[HOIST_DIGEST_STR_SIZE] = hoist_xcalloc (n + 1, sizeof *subjects);
+  bool all_seen = true;
+  int ret;
+
+  memset (res, 0, sizeof *res);
+  ret = registry_ref_parse (dest, &ref, err);
+  if (ret == 0)
+    ret = registry_client_new (&ref, &o->registry, &rc, err);
+  if (ret == 0)
+    {
+      registry_client_will_push (rc);
+      /* What the image's push sent need not be asked about again. */
+      ret = oci_collect_blobs (store, image, &sent, err);
+    }
+  for (size_t i = 0; ret == 0 && i < n; i++)
+    {
+      cleanup_buf struct hoist_buf bytes;
+      struct oci_blob_ref root = { .size = refs[i].size };
+      bool seen = false;
+
+      oci_blob_list_release (&blobs);
+      ret = oci_collect_blobs (store, &refs[i], &blobs, err);
+      for (size_t b = 0; ret == 0 && b < blobs.n; b++)
+        if (strcmp (blobs.items[b].digest, refs[i].digest) != 0 && !blob_listed (&sent, blobs.items[b].digest))
+          {
+            ret = push_blob (store, rc, &blobs.items[b], NULL, o, res, err);
+            res->round_trips++;
+            /* Sent (or there) now, for the next referrer too. */
+            sent.items = hoist_xreallocarray (sent.items, sent.n + 1, sizeof *sent.items);
+            sent.items[sent.n++] = blobs.items[b];
+          }
+      hoist_buf_init (&bytes, BUILDER_JSON_BLOB_MAX);
+      memcpy (root.digest, refs[i].digest, HOIST_DIGEST_STR_SIZE);
+      if (ret == 0)
+        ret = read_document (store, &root, &bytes, err);
+      if (ret == 0)
+        ret = subject_of (&bytes, subjects[i], err);
+      if (ret == 0)
+        ret = registry_manifest_put (rc, refs[i].digest, refs[i].media_type, bytes.data, bytes.len, &seen, err);
+      res->round_trips++;
+      all_seen = all_seen && seen;
+      if (ret == 0 && !o->quiet)
+        hoist_log_print ("pushed referrer %s (%s)", refs[i].digest,
+                         refs[i].artifact_type != NULL ? refs[i].artifact_type : "no artifactType");
+    }
+  /* Registries with the referrers API say so with OCI-Subject; for the
+   * others (Distribution 2.8, GHCR) the tag fallback of the spec. */
+  for (size_t i = 0; ret == 0 && !all_seen && i < n; i++)
+    {
+      bool first = true;
+
+      for (size_t j = 0; j < i && first; j++)
+        first = strcmp (subjects[j], subjects[i]) != 0;
+      if (first)
+        ret = update_referrers_tag (rc, subjects[i], refs, (const char (*)[HOIST_DIGEST_STR_SIZE]) subjects, n, res,
+                                    err);
+    }
+  free (subjects);
+  oci_blob_list_release (&blobs);
+  oci_blob_list_release (&sent);
+  registry_client_free (rc);
+  registry_ref_release (&ref);
+  return ret < 0 ? hoist_error_wrap (err, "cannot push the referrers to '%s'", dest) : 0;
+}

@@ -70,15 +70,38 @@ fail_error (struct hoist_error *err)
 
 /* ---- Provenance ------------------------------------------------------------------- */
 
-int
-runner_provenance_mode (const char *value, enum builder_provenance_mode *out)
+/* buildx's switch for the attestations it adds by default. */
+static bool
+no_default_attestations (void)
 {
   const char *none = getenv ("BUILDX_NO_DEFAULT_ATTESTATIONS");
 
+  return none != NULL && *none != '\0' && strcmp (none, "0") != 0 && strcmp (none, "false") != 0;
+}
+
+int
+runner_sbom_format (const char *sbom, const char *format, enum builder_sbom_format *out)
+{
+  bool on = !no_default_attestations ();
+
+  if (sbom != NULL && runner_parse_bool ("build", "--sbom", sbom, &on) != 0)
+    return HOIST_EXIT_USAGE;
+  if (format == NULL || strcmp (format, "spdx") == 0 || strcmp (format, "spdx-json") == 0)
+    *out = BUILDER_SBOM_SPDX;
+  else if (strcmp (format, "cyclonedx") == 0 || strcmp (format, "cyclonedx-json") == 0)
+    *out = BUILDER_SBOM_CYCLONEDX;
+  else
+    return runner_usage_error ("build", "--sbom-format must be spdx or cyclonedx, not '%s'", format);
+  if (!on)
+    *out = BUILDER_SBOM_NONE;
+  return 0;
+}
+
+int
+runner_provenance_mode (const char *value, enum builder_provenance_mode *out)
+{
   if (value == NULL)
-    *out = none != NULL && *none != '\0' && strcmp (none, "0") != 0 && strcmp (none, "false") != 0
-               ? BUILDER_PROVENANCE_OFF
-               : BUILDER_PROVENANCE_MIN;
+    *out = no_default_attestations () ? BUILDER_PROVENANCE_OFF : BUILDER_PROVENANCE_MIN;
   else if (strcmp (value, "true") == 0 || strcmp (value, "1") == 0 || strcmp (value, "mode=min") == 0)
     *out = BUILDER_PROVENANCE_MIN;
   else if (strcmp (value, "mode=max") == 0)
@@ -213,12 +236,16 @@ plain_index (struct build_run *r, const struct built *v, size_t n, struct builde
 
 static int
 attest (const struct build_flags *f, struct build_run *r, const struct built *v, size_t n,
-        enum builder_provenance_mode mode, int64_t started, struct builder_attest_result *out, struct hoist_error **err)
+        enum builder_provenance_mode mode, enum builder_sbom_format sbom, int64_t started,
+        struct builder_attest_result *out, struct hoist_error **err)
 {
   struct builder_attest_image *images = hoist_xcalloc (n, sizeof *images);
   cleanup_free char *subject = subject_name (r);
   char invocation[37];
   struct builder_attest_opts o = {
+    .sbom = sbom,
+    .image_name = r->tags != NULL ? r->tags[0] : NULL,
+    .sbom_created = r->opts.source_date_epoch >= 0 ? r->opts.source_date_epoch : (int64_t) time (NULL),
     .subject_name = subject,
     .provenance = {
       .mode = mode,
@@ -269,9 +296,11 @@ attest (const struct build_flags *f, struct build_run *r, const struct built *v,
   return ret;
 }
 
+/* Push IMAGE to every -t name, and its referrers REFS (the attestations
+ * as OCI 1.1 artifacts) beside it. */
 static int
 build_push (const struct build_flags *f, struct build_run *r, const struct builder_descriptor *image,
-            char *const *bases, bool quiet)
+            const struct builder_descriptor *refs, size_t n_refs, char *const *bases, bool quiet)
 {
   struct runner_transfer live = { 0 };
   struct builder_push_opts o = { .registry = f->registry, .quiet = quiet, .mount_from = bases };
@@ -286,12 +315,15 @@ build_push (const struct build_flags *f, struct build_run *r, const struct build
       struct builder_push_result res;
       struct hoist_error *err = NULL;
 
-      if (builder_push_image (r->store, image, r->tags[i], &o, &res, &err) < 0)
+      if (builder_push_image (r->store, image, r->tags[i], &o, &res, &err) < 0
+          || (n_refs > 0 && builder_push_referrers (r->store, image, refs, n_refs, r->tags[i], &o, &res, &err) < 0))
         {
           hoist_error_wrap (&err, "cannot push '%s'", r->tags[i]);
           runner_fail_error (err);
           return -1;
         }
+      if (n_refs > 0 && !quiet)
+        hoist_log_print ("pushed %zu referrers in %zu requests", n_refs, res.round_trips);
     }
   return 0;
 }
@@ -342,6 +374,7 @@ runner_build_execute (const struct build_flags *f, struct build_run *r)
   struct builder_attest_result att = { 0 };
   struct builder_descriptor root;
   enum builder_provenance_mode mode;
+  enum builder_sbom_format sbom = BUILDER_SBOM_NONE;
   struct hoist_error *err = NULL;
   cleanup_strv char **bases = NULL;
   int64_t started = (int64_t) time (NULL);
@@ -350,13 +383,15 @@ runner_build_execute (const struct build_flags *f, struct build_run *r)
   builder_descriptor_init (&root);
   builder_descriptor_init (&att.root);
   code = runner_provenance_mode (f->provenance, &mode);
+  if (code == 0)
+    code = runner_sbom_format (f->sbom, f->sbom_format, &sbom);
   r->opts.progress = progress_print;
   r->opts.progress_data = &po;
   for (size_t i = 0; code == 0 && ret == 0 && i < n; i++)
     ret = build_one (f, r, platforms[i], r->platforms != NULL, &v[i], &err);
-  if (code == 0 && ret == 0 && mode != BUILDER_PROVENANCE_OFF)
+  if (code == 0 && ret == 0 && (mode != BUILDER_PROVENANCE_OFF || sbom != BUILDER_SBOM_NONE))
     {
-      ret = attest (f, r, v, n, mode, started, &att, &err);
+      ret = attest (f, r, v, n, mode, sbom, started, &att, &err);
       if (ret == 0)
         builder_descriptor_copy (&root, &att.root);
     }
@@ -373,7 +408,7 @@ runner_build_execute (const struct build_flags *f, struct build_run *r)
   for (size_t i = 0; i < n; i++)
     for (size_t b = 0; v[i].res.bases != NULL && v[i].res.bases[b] != NULL; b++)
       hoist_strv_push (&bases, v[i].res.bases[b]);
-  if (code == 0 && f->push && build_push (f, r, &root, bases, po.quiet) < 0)
+  if (code == 0 && f->push && build_push (f, r, &root, att.referrers, att.n_referrers, bases, po.quiet) < 0)
     code = HOIST_EXIT_FAILURE;
   for (size_t i = 0; i < n; i++)
     {

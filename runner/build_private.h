@@ -26,7 +26,9 @@ struct build_flags
   const char *compression;
   const char *level;
   const char *threads;
-  const char *provenance; /* --provenance: true, false, mode=min, mode=max */
+  const char *provenance;  /* --provenance: true, false, mode=min, mode=max */
+  const char *sbom;        /* --sbom: true, false */
+  const char *sbom_format; /* --sbom-format: spdx, cyclonedx */
   bool no_cache;
   bool push;
   struct registry_opts registry;
@@ -63,5 +65,8 @@ int runner_build_execute (const struct build_flags *f, struct build_run *r);
  * min unless BUILDX_NO_DEFAULT_ATTESTATIONS is set).  Returns 0 or the
  * exit code of a usage error. */
 int runner_provenance_mode (const char *value, enum builder_provenance_mode *out);
+/* --sbom (true, false; unset: true unless BUILDX_NO_DEFAULT_ATTESTATIONS
+ * is set) and --sbom-format (spdx, the default, or cyclonedx). */
+int runner_sbom_format (const char *sbom, const char *format, enum builder_sbom_format *out);
 
 #endif

@@ -40,6 +40,8 @@ build_usage (FILE *out)
                 "      --secret id=ID,src=FILE  a secret for RUN --mount=type=secret,id=ID; may repeat\n"
                 "      --ssh default|ID=SOCKET  an ssh agent for RUN --mount=type=ssh (default: $SSH_AUTH_SOCK)\n"
                 "      --provenance MODE        SLSA provenance: mode=min (default), mode=max, false\n"
+                "      --sbom=BOOL              an SBOM of the image's packages (default true)\n"
+                "      --sbom-format FORMAT     spdx (default) or cyclonedx\n"
                 "      --isolation MODE         RUN isolation: auto (default), userns or chroot\n"
                 "      --compression ALGO       layer compression: gzip (default), zstd or none\n"
                 "      --compression-level N    gzip 1-9 (default 6), zstd 1-19 (default 3)\n"
@@ -116,6 +118,8 @@ build_flags_parse (struct build_flags *f, int argc, char **argv, int *exit_code)
     { "secret", required_argument, NULL, 's' },
     { "ssh", required_argument, NULL, 'H' },
     { "provenance", required_argument, NULL, 'V' },
+    { "sbom", required_argument, NULL, 'B' },
+    { "sbom-format", required_argument, NULL, 'F' },
     { "isolation", required_argument, NULL, 'I' },
     { "compression", required_argument, NULL, 'C' },
     { "compression-level", required_argument, NULL, 'L' },
@@ -186,6 +190,12 @@ build_flags_parse (struct build_flags *f, int argc, char **argv, int *exit_code)
       case 'V':
         f->provenance = optarg;
         break;
+      case 'B':
+        f->sbom = optarg;
+        break;
+      case 'F':
+        f->sbom_format = optarg;
+        break;
       case 'I':
         f->isolation = optarg;
         break;
@@ -250,6 +260,7 @@ static int
 build_check_flags (const struct build_flags *f)
 {
   enum builder_provenance_mode mode;
+  enum builder_sbom_format sbom;
   long long v;
 
   if (f->progress != NULL && strcmp (f->progress, "auto") != 0 && strcmp (f->progress, "plain") != 0
@@ -271,7 +282,9 @@ build_check_flags (const struct build_flags *f)
     return runner_usage_error ("build", "--compression-threads must be a number from 1 to 64, not '%s'", f->threads);
   if (f->push && f->tags == NULL)
     return runner_usage_error ("build", "--push needs an image name: add -t REGISTRY/NAME:TAG");
-  return runner_provenance_mode (f->provenance, &mode);
+  if (runner_provenance_mode (f->provenance, &mode) != 0)
+    return HOIST_EXIT_USAGE;
+  return runner_sbom_format (f->sbom, f->sbom_format, &sbom);
 }
 
 /* ---- Options ------------------------------------------------------------------------ */

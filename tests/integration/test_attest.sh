@@ -1,0 +1,214 @@
+#!/bin/bash
+# Attestations end to end: an image built with this machine's own dpkg
+# database in it gets an SBOM that lists exactly what dpkg-query lists,
+# and SLSA v1 provenance; both are in-toto statements about the image
+# manifest, in the image index as BuildKit puts them and, after a push to
+# Debian's docker-registry (Distribution 2.8, no referrers API), as OCI
+# 1.1 referrers listed by the sha256-<hex> tag — read back with skopeo
+# byte for byte.  The predicates are validated against the SPDX 2.3 and
+# CycloneDX 1.5 schemas.
+set -u
+: "${HOIST:?run through make check}"
+: "${HOIST_SRCDIR:?run through make check}"
+
+for tool in docker-registry skopeo python3 dpkg-query; do
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    echo "skip: $tool is not installed (apt-get install docker-registry skopeo python3 dpkg)"
+    exit 77
+  fi
+done
+schemas=${HOIST_SCHEMAS_ROOT:-$HOIST_SRCDIR/../shared/schemas}
+if [ ! -f "$schemas/spdx-2.3/spdx-schema.json" ] || ! python3 -c 'import jsonschema' 2>/dev/null; then
+  if [ "${HOIST_REQUIRE_SCHEMAS:-}" = 1 ]; then
+    echo "not ok - the SPDX and CycloneDX schemas (in '$schemas') and python3-jsonschema are required"
+    exit 1
+  fi
+  schemas=
+  echo "# the SPDX/CycloneDX schemas or python3-jsonschema are missing: schema checks skipped"
+fi
+
+# shellcheck source=tests/registry/lib.sh
+. "$HOIST_SRCDIR/tests/registry/lib.sh"
+
+pass=0
+fail=0
+tmp=$(mktemp -d)
+REGISTRY_NO_TRAP=1
+trap 'registry_stop; rm -rf "$tmp"' EXIT
+export HOIST_HOME=$tmp/home
+unset SOURCE_DATE_EPOCH BUILDX_NO_DEFAULT_ATTESTATIONS HOIST_INVOCATION_ID
+lib=$HOIST_SRCDIR/tests/integration
+
+ok () { pass=$((pass + 1)); echo "ok - $1"; }
+not_ok () { fail=$((fail + 1)); echo "not ok - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
+expect_eq () { if [ "$1" = "$2" ]; then ok "$3"; else not_ok "$3" "wanted: $2" "got:    $1"; fi; }
+expect_in () {
+  if grep -qF -- "$2" "$1"; then ok "$3"; else not_ok "$3" "'$2' not in $(basename "$1"):" "$(head -c 800 "$1")"; fi
+}
+
+build () {
+  local name=$1 want=$2
+  shift 2
+  "$HOIST" build "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" </dev/null
+  local got=$?
+  if [ "$got" -eq "$want" ]; then ok "build $name (exit $want)"; else
+    not_ok "build $name" "exit $got, wanted $want" "$(tail -15 "$tmp/$name.err")"
+  fi
+}
+
+# statements LAYOUT — for the image of the layout's tag: one line per
+# statement in its attestation manifest, "PREDICATE_TYPE FILE", each
+# statement written to FILE; checks the in-toto rules on the way.
+statements () {
+  python3 - "$1" "$lib" "$tmp" <<'EOF'
+import json, sys
+sys.path.insert(0, sys.argv[2])
+import ocilayout
+layout, out = sys.argv[1], sys.argv[3]
+root = ocilayout.root(layout)
+idx = ocilayout.blob(layout, root["digest"])
+image = ocilayout.image_manifest(layout)[0]
+att = [m for m in idx["manifests"] if m.get("annotations", {}).get("vnd.docker.reference.type") == "attestation-manifest"]
+assert len(att) == 1, "one attestation manifest"
+a = att[0]
+assert a["annotations"]["vnd.docker.reference.digest"] == image, "it names the image"
+assert a["platform"] == {"architecture": "unknown", "os": "unknown"}, a["platform"]
+m = ocilayout.blob(layout, a["digest"])
+for i, l in enumerate(m["layers"]):
+    assert l["mediaType"] == "application/vnd.in-toto+json"
+    st = ocilayout.blob(layout, l["digest"])
+    assert st["_type"] == "https://in-toto.io/Statement/v1", st["_type"]
+    assert st["predicateType"] == l["annotations"]["in-toto.io/predicate-type"]
+    assert [s["digest"] for s in st["subject"]] == [{"sha256": image[7:]}], st["subject"]
+    path = "%s/statement-%d.json" % (out, i)
+    json.dump(st["predicate"], open(path, "w"))
+    print(st["predicateType"], path)
+EOF
+}
+
+# schema FILE SCHEMA — validate FILE against SCHEMA (relative to $schemas).
+schema () {
+  [ -n "$schemas" ] || return 0
+  python3 - "$1" "$schemas" "$2" <<'EOF'
+import json, sys, warnings
+import jsonschema
+doc, root, rel = sys.argv[1], sys.argv[2], sys.argv[3]
+warnings.simplefilter("ignore", DeprecationWarning)
+store = {}
+for name in ("cyclonedx/spdx.schema.json", "cyclonedx/jsf-0.82.schema.json"):
+    s = json.load(open(root + "/" + name))
+    store[name.split("/")[1]] = s
+    if "$id" in s:
+        store[s["$id"]] = s
+s = json.load(open(root + "/" + rel))
+resolver = jsonschema.RefResolver.from_schema(s, store=store)
+jsonschema.validators.validator_for(s)(s, resolver=resolver).validate(json.load(open(doc)))
+EOF
+}
+
+# --- an image with this machine's dpkg database ---------------------------------------
+ctx=$tmp/ctx
+mkdir -p "$ctx/var/lib/dpkg"
+cp /var/lib/dpkg/status "$ctx/var/lib/dpkg/status"
+printf 'FROM scratch\nARG VERSION\nARG API_TOKEN\nCOPY var/ /var/\n' >"$ctx/Dockerfile"
+build oci 0 -t app:1 --build-arg VERSION=1.2 --build-arg API_TOKEN=hunter2 --provenance=mode=max \
+  -o "type=oci,dest=$tmp/oci" "$ctx"
+statements "$tmp/oci" >"$tmp/statements" 2>"$tmp/statements.err" || not_ok "the statements follow the in-toto rules" "$(cat "$tmp/statements.err")"
+expect_eq "$(cut -d' ' -f1 "$tmp/statements" | tr '\n' ' ')" "https://spdx.dev/Document https://slsa.dev/provenance/v1 " \
+  "index: an attestation manifest with the SBOM and the provenance"
+spdx=$(awk '$1 == "https://spdx.dev/Document" {print $2}' "$tmp/statements")
+prov=$(awk '$1 == "https://slsa.dev/provenance/v1" {print $2}' "$tmp/statements")
+
+dpkg-query -W -f '${db:Status-Status} ${Package} ${Version}\n' | awk '$1 == "installed" {print $2, $3}' | sort -u >"$tmp/dpkg.want"
+python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+for p in d["packages"][1:]:
+    if any(r["referenceLocator"].startswith("pkg:deb/") for r in p.get("externalRefs", [])):
+        print(p["name"], p["versionInfo"])' "$spdx" | sort -u >"$tmp/dpkg.got"
+if cmp -s "$tmp/dpkg.want" "$tmp/dpkg.got"; then
+  ok "sbom: exactly the $(wc -l <"$tmp/dpkg.want") packages dpkg-query lists, same versions"
+else
+  not_ok "sbom: exactly the packages dpkg-query lists" "$(diff "$tmp/dpkg.want" "$tmp/dpkg.got" | head -5)"
+fi
+if schema "$spdx" spdx-2.3/spdx-schema.json 2>"$tmp/schema.err"; then ok "sbom: valid SPDX 2.3"; else
+  not_ok "sbom: valid SPDX 2.3" "$(tail -3 "$tmp/schema.err")"; fi
+
+python3 - "$prov" "$(python3 "$lib/ocilayout.py" manifest "$tmp/oci")" >"$tmp/prov.txt" 2>&1 <<'EOF'
+import json, sys
+p = json.load(open(sys.argv[1]))
+bd, rd = p["buildDefinition"], p["runDetails"]
+print(bd["buildType"])
+print(sorted(bd["externalParameters"]["buildArgs"].items()))
+print(bd["externalParameters"]["dockerfile"], bd["externalParameters"]["platform"])
+print("steps", len(bd["internalParameters"]["steps"]), "dockerfile" if "ARG API_TOKEN" in bd["internalParameters"]["dockerfileContent"] else "-")
+print(rd["builder"]["id"].startswith("https://hoist.dev/hoist@"), bool(rd["metadata"]["invocationId"]), "startedOn" in rd["metadata"])
+EOF
+expect_eq "$(cat "$tmp/prov.txt")" "https://hoist.dev/buildtypes/dockerfile/v1
+[('VERSION', '1.2')]
+Dockerfile linux/amd64
+steps 3 dockerfile
+True True True" "provenance: buildType, build args without the secret-looking one, mode=max steps and Dockerfile"
+if grep -q hunter2 "$tmp"/statement-*.json; then not_ok "provenance: the API_TOKEN value is nowhere"; else ok "provenance: the API_TOKEN value is nowhere"; fi
+
+build cdx 0 -t app:2 --sbom-format cyclonedx --provenance=false -o "type=oci,dest=$tmp/cdx" "$ctx"
+statements "$tmp/cdx" >"$tmp/cdx.statements" 2>&1
+expect_eq "$(cut -d' ' -f1 "$tmp/cdx.statements")" "https://cyclonedx.org/bom" "--sbom-format cyclonedx --provenance=false: the CycloneDX SBOM alone"
+if schema "$(cut -d' ' -f2 "$tmp/cdx.statements")" cyclonedx/bom-1.5.schema.json 2>"$tmp/schema.err"; then
+  ok "sbom: valid CycloneDX 1.5"; else not_ok "sbom: valid CycloneDX 1.5" "$(tail -3 "$tmp/schema.err")"; fi
+
+build none 0 -t app:3 --sbom=false --provenance=false -o "type=oci,dest=$tmp/none" "$ctx"
+expect_eq "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]+"/index.json"))["manifests"][0]["mediaType"])' "$tmp/none")" \
+  "application/vnd.oci.image.manifest.v1+json" "--sbom=false --provenance=false: the tag names the image manifest itself"
+build bad 2 --provenance=mode=everything "$ctx"
+expect_in "$tmp/bad.err" "--provenance must be true, false, mode=min or mode=max" "a bad --provenance is a usage error"
+
+# Reproducible with SOURCE_DATE_EPOCH: the whole index, attestations included.
+SOURCE_DATE_EPOCH=1700000000 build repro1 0 -q --no-cache -t app:r "$ctx"
+SOURCE_DATE_EPOCH=1700000000 build repro2 0 -q --no-cache -t app:r "$ctx"
+expect_eq "$(cat "$tmp/repro2.out")" "$(cat "$tmp/repro1.out")" "SOURCE_DATE_EPOCH: the same index digest, attestations and all"
+
+# --- pushed: the index, and the referrers through the tag fallback --------------------
+registry_start anon
+reg=$REGISTRY_ADDR
+SOURCE_DATE_EPOCH=1700000000 build push 0 -t "$reg/app/att:1" --push "$ctx"
+expect_in "$tmp/push.err" "pushed 2 referrers" "push: two referrers"
+requests=$(sed -n 's/^pushed 2 referrers in \([0-9]*\) requests$/\1/p' "$tmp/push.err")
+echo "# the referrers took $requests requests"
+skopeo inspect --raw --tls-verify=false "docker://$reg/app/att:1" >"$tmp/index.json"
+image=$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print([m["digest"] for m in d["manifests"] if m["platform"]["os"] != "unknown"][0])' "$tmp/index.json")
+expect_eq "$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+a = [m for m in d["manifests"] if m.get("annotations", {}).get("vnd.docker.reference.type") == "attestation-manifest"]
+print(len(a), a[0]["annotations"]["vnd.docker.reference.digest"])' "$tmp/index.json")" "1 $image" \
+  "push: the index holds the attestation manifest of the image"
+skopeo inspect --raw --tls-verify=false "docker://$reg/app/att:sha256-${image#sha256:}" >"$tmp/referrers.json" 2>"$tmp/skopeo.err"
+expect_eq "$(python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+print(" ".join(sorted(m["artifactType"] + "=" + m["annotations"]["in-toto.io/predicate-type"] for m in d["manifests"])))' "$tmp/referrers.json" 2>&1)" \
+  "application/spdx+json=https://spdx.dev/Document application/vnd.in-toto+json=https://slsa.dev/provenance/v1" \
+  "push: the referrers tag lists the SBOM and the provenance by artifactType"
+same=0
+total=0
+for d in $(python3 -c 'import json,sys; print(" ".join(m["digest"] for m in json.load(open(sys.argv[1]))["manifests"]))' "$tmp/referrers.json"); do
+  total=$((total + 1))
+  skopeo inspect --raw --tls-verify=false "docker://$reg/app/att@$d" >"$tmp/ref.json" 2>/dev/null
+  if cmp -s "$tmp/ref.json" "$HOIST_HOME/store/blobs/sha256/${d#sha256:}" &&
+    python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["subject"]["digest"] == sys.argv[2]' "$tmp/ref.json" "$image"; then
+    same=$((same + 1))
+  fi
+done
+expect_eq "$same/$total" "2/2" "push: each referrer reads back byte for byte, its subject the image"
+# The same build pushed again (reproducible: the same referrers) adds no duplicate.
+SOURCE_DATE_EPOCH=1700000000 build push-again 0 -t "$reg/app/att:1" --push "$ctx"
+skopeo inspect --raw --tls-verify=false "docker://$reg/app/att:sha256-${image#sha256:}" >"$tmp/referrers2.json" 2>/dev/null
+expect_eq "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["manifests"]))' "$tmp/referrers2.json")" 2 \
+  "push: pushing again adds no duplicate to the referrers tag"
+
+echo "# $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
