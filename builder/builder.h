@@ -1637,4 +1637,12 @@ int builder_push_image (struct builder_store *store, const struct builder_descri
                         const struct builder_push_opts *o, struct builder_push_result *res,
                         struct hoist_error **err) HOIST_WUR;
 
+/* The in-toto statement (a new reference in *OUT) of one of
+ * PREDICATE_TYPES (NULL-terminated, the first named in errors) about the
+ * image NAME resolves to, for O's platform: from the attestation manifest
+ * the image index holds for it, as BuildKit and builder_attest attach
+ * them.  Fails with ENOENT when there is none. */
+int builder_pull_statement (struct builder_store *store, const char *name, const struct builder_pull_opts *o,
+                            const char *const *predicate_types, json_t **out, struct hoist_error **err) HOIST_WUR;
+
 #endif

@@ -26,6 +26,9 @@ pull_usage (FILE *out, const char *cmd)
     fprintf (out, "usage: hoist inspect [OPTIONS] NAME[:TAG|@DIGEST]\n\n"
                   "Print what the registry holds for NAME as JSON: digest, media type, the\n"
                   "platforms of an index, and the platform's manifest, config and layers.\n\n");
+  if (strcmp (cmd, "inspect") == 0)
+    fprintf (out, "      --sbom                        print the image's SBOM (its attestation)\n"
+                  "      --provenance                  print the image's SLSA provenance\n");
   fprintf (out, "      --platform OS/ARCH[/VARIANT]  which image of an index (default: this machine's)\n"
                 "      --creds USER[:PASS]           credentials (default: docker's config.json)\n"
                 "      --tls-verify=BOOL             false: accept any certificate, or plain HTTP\n"
@@ -38,6 +41,8 @@ pull_usage (FILE *out, const char *cmd)
 struct pull_flags
 {
   struct builder_pull_opts o;
+  bool sbom;       /* inspect --sbom */
+  bool provenance; /* inspect --provenance */
   const char *platform;
   const char *name;
   char *os, *arch, *variant;
@@ -56,8 +61,13 @@ static int
 pull_flags_parse (const char *cmd, int argc, char **argv, struct pull_flags *f)
 {
   static const struct option longopts[] = {
-    { "platform", required_argument, NULL, 'p' }, RUNNER_REGISTRY_OPTIONS, { "quiet", no_argument, NULL, 'q' },
-    { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
+    { "platform", required_argument, NULL, 'p' },
+    RUNNER_REGISTRY_OPTIONS,
+    { "quiet", no_argument, NULL, 'q' },
+    { "sbom", no_argument, NULL, 'S' },
+    { "provenance", no_argument, NULL, 'V' },
+    { "help", no_argument, NULL, 'h' },
+    { NULL, 0, NULL, 0 },
   };
   int c, code;
 
@@ -71,6 +81,12 @@ pull_flags_parse (const char *cmd, int argc, char **argv, struct pull_flags *f)
         break;
       case 'q':
         f->o.quiet = true;
+        break;
+      case 'S':
+      case 'V':
+        if (strcmp (cmd, "inspect") != 0)
+          return -runner_usage_error (cmd, "unknown option '%s'", argv[optind - 1]);
+        *(c == 'S' ? &f->sbom : &f->provenance) = true;
         break;
       case 'h':
         pull_usage (stdout, cmd);
@@ -239,6 +255,34 @@ fail:
   return NULL;
 }
 
+/* --sbom, --provenance: the predicate of that statement, as JSON. */
+static int
+inspect_statement (const struct pull_flags *f)
+{
+  static const char *const sbom[] = { "https://spdx.dev/Document", "https://cyclonedx.org/bom", NULL };
+  static const char *const provenance[] = { BUILDER_PREDICATE_SLSA_V1, NULL };
+  struct builder_store *store = NULL;
+  struct hoist_error *err = NULL;
+  json_t *st = NULL;
+  int code = HOIST_EXIT_OK;
+
+  if (f->sbom && f->provenance)
+    return runner_usage_error ("inspect", "--sbom and --provenance: one at a time");
+  if (builder_home_store (true, NULL, &store, &err) < 0
+      || builder_pull_statement (store, f->name, &f->o, f->sbom ? sbom : provenance, &st, &err) < 0)
+    code = runner_fail_error (err);
+  else
+    {
+      char *text = json_dumps (json_object_get (st, "predicate"), JSON_INDENT (2) | JSON_ENSURE_ASCII);
+
+      printf ("%s\n", text != NULL ? text : "null");
+      free (text);
+    }
+  json_decref (st);
+  builder_store_free (store);
+  return code;
+}
+
 int
 runner_cmd_inspect (int argc, char **argv)
 {
@@ -258,6 +302,12 @@ runner_cmd_inspect (int argc, char **argv)
   /* The layers are not needed: only the documents and the config. */
   f.o.quiet = true;
   f.o.documents_only = true;
+  if (f.sbom || f.provenance)
+    {
+      code = inspect_statement (&f);
+      pull_flags_release (&f);
+      return code;
+    }
   if (builder_home_store (true, NULL, &store, &err) < 0 || builder_pull (store, f.name, &f.o, &res, &err) < 0)
     code = runner_fail_error (err);
   else

@@ -210,5 +210,16 @@ skopeo inspect --raw --tls-verify=false "docker://$reg/app/att:sha256-${image#sh
 expect_eq "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["manifests"]))' "$tmp/referrers2.json")" 2 \
   "push: pushing again adds no duplicate to the referrers tag"
 
+# Read back by hoist itself.
+"$HOIST" inspect --tls-verify=false --sbom "$reg/app/att:1" >"$tmp/inspect-sbom.json" 2>"$tmp/inspect.err"
+expect_eq "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["spdxVersion"], len(d["packages"]) - 1)' "$tmp/inspect-sbom.json" 2>&1)" \
+  "SPDX-2.3 $(wc -l <"$tmp/dpkg.want")" "inspect --sbom: the SPDX document, every package"
+"$HOIST" inspect --tls-verify=false --provenance "$reg/app/att:1" >"$tmp/inspect-prov.json" 2>"$tmp/inspect.err"
+expect_eq "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["buildDefinition"]["buildType"])' "$tmp/inspect-prov.json" 2>&1)" \
+  "https://hoist.dev/buildtypes/dockerfile/v1" "inspect --provenance: the SLSA predicate"
+build push-plain 0 -t "$reg/app/plain:1" --push --sbom=false --provenance=false "$ctx"
+"$HOIST" inspect --tls-verify=false --sbom "$reg/app/plain:1" >/dev/null 2>"$tmp/inspect-none.err"
+expect_in "$tmp/inspect-none.err" "has no attestations (hint:" "inspect --sbom of an image without: a clear error"
+
 echo "# $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
