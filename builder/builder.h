@@ -1645,4 +1645,41 @@ int builder_push_image (struct builder_store *store, const struct builder_descri
 int builder_pull_statement (struct builder_store *store, const char *name, const struct builder_pull_opts *o,
                             const char *const *predicate_types, json_t **out, struct hoist_error **err) HOIST_WUR;
 
+/* ---- sign.c: cosign's key-based image signatures --------------------- */
+
+#define BUILDER_MT_COSIGN_PAYLOAD "application/vnd.dev.cosign.simplesigning.v1+json"
+#define BUILDER_COSIGN_SIGNATURE "dev.cosignproject.cosign/signature"
+
+struct builder_sign_key;
+
+/* Load an ECDSA P-256 key from the PEM file PATH: a private key (EC,
+ * PKCS#8, or encrypted PKCS#8 with the passphrase in $HOIST_SIGN_PASSWORD
+ * or $COSIGN_PASSWORD) or, unless PRIVATE_KEY, a public key.  Other key
+ * types and curves are refused, saying which. */
+int builder_sign_key_load (const char *path, bool private_key, struct builder_sign_key **out,
+                           struct hoist_error **err) HOIST_WUR;
+void builder_sign_key_free (struct builder_sign_key *k);
+/* cosign's simple-signing payload for DIGEST of REPOSITORY ("host/path"),
+ * compact JSON.  Owned by the caller. */
+char *builder_sign_payload (const char *repository, const char *digest);
+/* The base64 of the DER ECDSA-SHA256 signature of the LEN bytes of DATA. */
+int builder_sign_bytes (const struct builder_sign_key *k, const void *data, size_t len, char **b64,
+                        struct hoist_error **err) HOIST_WUR;
+/* Check B64 against PAYLOAD (LEN bytes, from outside) with K, then that
+ * the payload is a simple-signing document naming DIGEST and, when not
+ * NULL, REPOSITORY.  The error says which check failed. */
+int builder_sign_check (const struct builder_sign_key *k, const void *payload, size_t len, const char *b64,
+                        const char *digest, const char *repository, struct hoist_error **err) HOIST_WUR;
+/* Sign DIGEST of REPOSITORY: the payload, the config and the signature
+ * manifest into STORE; OUT (initialised here) describes the manifest, to
+ * be pushed under the tag "sha256-<hex>.sig". */
+int builder_sign_image (struct builder_store *store, const struct builder_sign_key *k, const char *repository,
+                        const char *digest, struct builder_descriptor *out, struct hoist_error **err) HOIST_WUR;
+/* Verify the signature manifest SIG_MANIFEST of STORE (its payloads
+ * there too) for DIGEST of REPOSITORY: *VERIFIED gets how many of its
+ * signatures hold; fails when none does, naming each failure. */
+int builder_sign_verify (struct builder_store *store, const struct builder_sign_key *k, const char *sig_manifest,
+                         const char *digest, const char *repository, size_t *verified,
+                         struct hoist_error **err) HOIST_WUR;
+
 #endif

@@ -15,6 +15,7 @@
 #include <sys/random.h>
 #include <time.h>
 
+#include "registry/registry.h"
 #include "runner/build_private.h"
 
 /* ---- Progress -------------------------------------------------------------------- */
@@ -296,11 +297,40 @@ attest (const struct build_flags *f, struct build_run *r, const struct built *v,
   return ret;
 }
 
-/* Push IMAGE to every -t name, and its referrers REFS (the attestations
- * as OCI 1.1 artifacts) beside it. */
+/* Sign IMAGE as pushed to TAG's repository with KEY, and push the
+ * signature under "sha256-<hex>.sig" there. */
+static int
+sign_pushed (struct build_run *r, const struct builder_sign_key *key, const struct builder_descriptor *image,
+             const char *tag, const struct builder_push_opts *o, struct hoist_error **err)
+{
+  struct registry_ref ref = { 0 };
+  struct builder_descriptor sig;
+  struct builder_push_result res;
+  cleanup_free char *repo = NULL;
+  cleanup_free char *dest = NULL;
+  int ret;
+
+  builder_descriptor_init (&sig);
+  ret = registry_ref_parse (tag, &ref, err);
+  if (ret == 0)
+    {
+      repo = registry_ref_repository (&ref);
+      dest = hoist_xasprintf ("%s:sha256-%s.sig", repo, image->digest + 7);
+      ret = builder_sign_image (r->store, key, repo, image->digest, &sig, err);
+    }
+  if (ret == 0)
+    ret = builder_push_image (r->store, &sig, dest, o, &res, err);
+  builder_descriptor_release (&sig);
+  registry_ref_release (&ref);
+  return ret;
+}
+
+/* Push IMAGE to every -t name, its referrers REFS (the attestations as
+ * OCI 1.1 artifacts) beside it, and its signature with KEY. */
 static int
 build_push (const struct build_flags *f, struct build_run *r, const struct builder_descriptor *image,
-            const struct builder_descriptor *refs, size_t n_refs, char *const *bases, bool quiet)
+            const struct builder_descriptor *refs, size_t n_refs, const struct builder_sign_key *key,
+            char *const *bases, bool quiet)
 {
   struct runner_transfer live = { 0 };
   struct builder_push_opts o = { .registry = f->registry, .quiet = quiet, .mount_from = bases };
@@ -316,7 +346,8 @@ build_push (const struct build_flags *f, struct build_run *r, const struct build
       struct hoist_error *err = NULL;
 
       if (builder_push_image (r->store, image, r->tags[i], &o, &res, &err) < 0
-          || (n_refs > 0 && builder_push_referrers (r->store, image, refs, n_refs, r->tags[i], &o, &res, &err) < 0))
+          || (n_refs > 0 && builder_push_referrers (r->store, image, refs, n_refs, r->tags[i], &o, &res, &err) < 0)
+          || (key != NULL && sign_pushed (r, key, image, r->tags[i], &o, &err) < 0))
         {
           hoist_error_wrap (&err, "cannot push '%s'", r->tags[i]);
           runner_fail_error (err);
@@ -372,17 +403,22 @@ runner_build_execute (const struct build_flags *f, struct build_run *r)
   size_t n = r->platforms != NULL ? hoist_strv_len (r->platforms) : 1;
   struct built *v = hoist_xcalloc (n, sizeof *v);
   struct builder_attest_result att = { 0 };
+  struct builder_sign_key *key = NULL;
   struct builder_descriptor root;
   enum builder_provenance_mode mode;
   enum builder_sbom_format sbom = BUILDER_SBOM_NONE;
   struct hoist_error *err = NULL;
   cleanup_strv char **bases = NULL;
   int64_t started = (int64_t) time (NULL);
-  int code, ret = 0;
+  int code = 0, ret = 0;
 
   builder_descriptor_init (&root);
   builder_descriptor_init (&att.root);
-  code = runner_provenance_mode (f->provenance, &mode);
+  /* The key first: a wrong passphrase should not wait for the build. */
+  if (f->sign_key != NULL && builder_sign_key_load (f->sign_key, true, &key, &err) < 0)
+    code = runner_fail_error (err);
+  if (code == 0)
+    code = runner_provenance_mode (f->provenance, &mode);
   if (code == 0)
     code = runner_sbom_format (f->sbom, f->sbom_format, &sbom);
   r->opts.progress = progress_print;
@@ -408,7 +444,7 @@ runner_build_execute (const struct build_flags *f, struct build_run *r)
   for (size_t i = 0; i < n; i++)
     for (size_t b = 0; v[i].res.bases != NULL && v[i].res.bases[b] != NULL; b++)
       hoist_strv_push (&bases, v[i].res.bases[b]);
-  if (code == 0 && f->push && build_push (f, r, &root, att.referrers, att.n_referrers, bases, po.quiet) < 0)
+  if (code == 0 && f->push && build_push (f, r, &root, att.referrers, att.n_referrers, key, bases, po.quiet) < 0)
     code = HOIST_EXIT_FAILURE;
   for (size_t i = 0; i < n; i++)
     {
@@ -419,5 +455,6 @@ runner_build_execute (const struct build_flags *f, struct build_run *r)
   free (v);
   builder_attest_result_release (&att);
   builder_descriptor_release (&root);
+  builder_sign_key_free (key);
   return code;
 }

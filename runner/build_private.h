@@ -29,6 +29,7 @@ struct build_flags
   const char *provenance;  /* --provenance: true, false, mode=min, mode=max */
   const char *sbom;        /* --sbom: true, false */
   const char *sbom_format; /* --sbom-format: spdx, cyclonedx */
+  const char *sign_key;    /* --sign-key: sign what --push pushes */
   bool no_cache;
   bool push;
   struct registry_opts registry;

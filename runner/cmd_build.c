@@ -42,6 +42,8 @@ build_usage (FILE *out)
                 "      --provenance MODE        SLSA provenance: mode=min (default), mode=max, false\n"
                 "      --sbom=BOOL              an SBOM of the image's packages (default true)\n"
                 "      --sbom-format FORMAT     spdx (default) or cyclonedx\n"
+                "      --sign-key FILE          sign the pushed image (cosign's format; ECDSA P-256 PEM,\n"
+                "                               passphrase in HOIST_SIGN_PASSWORD or COSIGN_PASSWORD)\n"
                 "      --isolation MODE         RUN isolation: auto (default), userns or chroot\n"
                 "      --compression ALGO       layer compression: gzip (default), zstd or none\n"
                 "      --compression-level N    gzip 1-9 (default 6), zstd 1-19 (default 3)\n"
@@ -120,6 +122,7 @@ build_flags_parse (struct build_flags *f, int argc, char **argv, int *exit_code)
     { "provenance", required_argument, NULL, 'V' },
     { "sbom", required_argument, NULL, 'B' },
     { "sbom-format", required_argument, NULL, 'F' },
+    { "sign-key", required_argument, NULL, 'K' },
     { "isolation", required_argument, NULL, 'I' },
     { "compression", required_argument, NULL, 'C' },
     { "compression-level", required_argument, NULL, 'L' },
@@ -195,6 +198,9 @@ build_flags_parse (struct build_flags *f, int argc, char **argv, int *exit_code)
         break;
       case 'F':
         f->sbom_format = optarg;
+        break;
+      case 'K':
+        f->sign_key = optarg;
         break;
       case 'I':
         f->isolation = optarg;
@@ -282,6 +288,8 @@ build_check_flags (const struct build_flags *f)
     return runner_usage_error ("build", "--compression-threads must be a number from 1 to 64, not '%s'", f->threads);
   if (f->push && f->tags == NULL)
     return runner_usage_error ("build", "--push needs an image name: add -t REGISTRY/NAME:TAG");
+  if (f->sign_key != NULL && !f->push)
+    return runner_usage_error ("build", "--sign-key signs what is pushed: add --push");
   if (runner_provenance_mode (f->provenance, &mode) != 0)
     return HOIST_EXIT_USAGE;
   return runner_sbom_format (f->sbom, f->sbom_format, &sbom);

@@ -16,6 +16,7 @@ static const struct runner_command commands[] = {
   { "parse", "print the build plan of a Dockerfile as JSON", runner_cmd_parse },
   { "pull", "pull an image from a registry into hoist's store", runner_cmd_pull },
   { "push", "push an image to a registry", runner_cmd_push },
+  { "verify", "check an image's signature with a public key", runner_cmd_verify },
   { "version", "print version, git commit and build date", runner_cmd_version },
 };
 

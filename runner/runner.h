@@ -10,8 +10,8 @@
 enum
 {
   HOIST_EXIT_OK = 0,
-  HOIST_EXIT_FAILURE = 1, /* the command ran and failed */
-  HOIST_EXIT_USAGE = 2,   /* bad command line: unknown command or flag, missing argument */
+  HOIST_EXIT_FAILURE = 1,     /* the command ran and failed */
+  HOIST_EXIT_USAGE = 2,       /* bad command line: unknown command or flag, missing argument */
   HOIST_EXIT_UNSUPPORTED = 3, /* a capability this version does not have yet */
 };
 
@@ -31,6 +31,7 @@ int runner_cmd_pull (int argc, char **argv);
 int runner_cmd_inspect (int argc, char **argv);
 int runner_cmd_login (int argc, char **argv);
 int runner_cmd_logout (int argc, char **argv);
+int runner_cmd_verify (int argc, char **argv);
 
 /* The registry flags push and build share (getopt codes above any char). */
 enum

@@ -11,9 +11,9 @@ set -u
 : "${HOIST:?run through make check}"
 : "${HOIST_SRCDIR:?run through make check}"
 
-for tool in docker-registry skopeo python3 dpkg-query; do
+for tool in docker-registry skopeo python3 dpkg-query openssl; do
   if ! command -v "$tool" >/dev/null 2>&1; then
-    echo "skip: $tool is not installed (apt-get install docker-registry skopeo python3 dpkg)"
+    echo "skip: $tool is not installed (apt-get install docker-registry skopeo python3 dpkg openssl)"
     exit 77
   fi
 done
@@ -220,6 +220,48 @@ expect_eq "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(
 build push-plain 0 -t "$reg/app/plain:1" --push --sbom=false --provenance=false "$ctx"
 "$HOIST" inspect --tls-verify=false --sbom "$reg/app/plain:1" >/dev/null 2>"$tmp/inspect-none.err"
 expect_in "$tmp/inspect-none.err" "has no attestations (hint:" "inspect --sbom of an image without: a clear error"
+
+# --- signatures: cosign's key-based format -----------------------------------------------
+openssl ecparam -genkey -name prime256v1 -noout -out "$tmp/ec.pem" 2>/dev/null
+openssl pkcs8 -topk8 -in "$tmp/ec.pem" -out "$tmp/enc.pem" -passout pass:s3cret-pass 2>/dev/null
+openssl ec -in "$tmp/ec.pem" -pubout -out "$tmp/pub.pem" 2>/dev/null
+openssl ecparam -genkey -name prime256v1 -noout -out "$tmp/other.pem" 2>/dev/null
+openssl ec -in "$tmp/other.pem" -pubout -out "$tmp/other.pub" 2>/dev/null
+openssl ecparam -genkey -name secp384r1 -noout -out "$tmp/p384.pem" 2>/dev/null
+build sign-nopass 1 -t "$reg/app/signed:1" --push --sign-key "$tmp/enc.pem" "$ctx"
+expect_in "$tmp/sign-nopass.err" "is encrypted and no passphrase is set (hint: set HOIST_SIGN_PASSWORD or COSIGN_PASSWORD)" \
+  "sign: an encrypted key without a passphrase says which variable to set"
+build sign-p384 1 -t "$reg/app/signed:1" --push --sign-key "$tmp/p384.pem" "$ctx"
+expect_in "$tmp/sign-p384.err" "is not an ECDSA P-256 key: its curve is secp384r1" "sign: a P-384 key is refused, naming its curve"
+HOIST_SIGN_PASSWORD=s3cret-pass build sign 0 -t "$reg/app/signed:1" --push --sign-key "$tmp/enc.pem" "$ctx"
+if grep -q s3cret-pass "$tmp/sign.err" "$tmp/sign.out"; then not_ok "sign: the passphrase is not in the output"; else ok "sign: the passphrase is not in the output"; fi
+"$HOIST" verify --tls-verify=false --key "$tmp/pub.pem" "$reg/app/signed:1" >"$tmp/verify.out" 2>"$tmp/verify.err"
+expect_eq "$?" 0 "verify: the signed image verifies with its key"
+expect_in "$tmp/verify.out" "verified: $reg/app/signed@sha256:" "verify: says what was verified"
+"$HOIST" verify --tls-verify=false --key "$tmp/other.pub" "$reg/app/signed:1" >/dev/null 2>"$tmp/verify-other.err"
+expect_eq "$?" 1 "verify: another key is refused"
+expect_in "$tmp/verify-other.err" "the signature does not verify with the key '$tmp/other.pub'" "verify: the error says the key does not match"
+"$HOIST" verify --tls-verify=false --key "$tmp/pub.pem" "$reg/app/att:1" >/dev/null 2>"$tmp/verify-none.err"
+expect_in "$tmp/verify-none.err" "no signature of sha256:" "verify: an unsigned image: no signature found"
+
+# The signature read back with skopeo, checked by openssl itself.
+signed=$(skopeo inspect --raw --tls-verify=false "docker://$reg/app/signed:1" | python3 -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')
+skopeo inspect --raw --tls-verify=false "docker://$reg/app/signed:sha256-$signed.sig" >"$tmp/sig.json" 2>"$tmp/skopeo.err"
+python3 - "$tmp/sig.json" "$tmp" <<'EOF'
+import base64, json, sys
+m = json.load(open(sys.argv[1]))
+l = m["layers"][0]
+assert l["mediaType"] == "application/vnd.dev.cosign.simplesigning.v1+json", l["mediaType"]
+open(sys.argv[2] + "/sig.der", "wb").write(base64.b64decode(l["annotations"]["dev.cosignproject.cosign/signature"]))
+open(sys.argv[2] + "/payload.digest", "w").write(l["digest"])
+EOF
+skopeo copy --quiet --tls-verify=false "docker://$reg/app/signed:sha256-$signed.sig" "oci:$tmp/siglayout:sig" >/dev/null 2>&1
+payload=$(cat "$tmp/payload.digest" 2>/dev/null)
+cp "$tmp/siglayout/blobs/sha256/${payload#sha256:}" "$tmp/payload.json" 2>/dev/null
+expect_eq "$(openssl dgst -sha256 -verify "$tmp/pub.pem" -signature "$tmp/sig.der" "$tmp/payload.json" 2>&1)" "Verified OK" \
+  "sign: openssl dgst -verify accepts the signature of the payload"
+expect_eq "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["critical"]["image"]["docker-manifest-digest"], d["critical"]["type"])' "$tmp/payload.json" 2>&1)" \
+  "sha256:$signed cosign container image signature" "sign: the payload names the pushed digest"
 
 echo "# $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
