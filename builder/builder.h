@@ -1077,6 +1077,15 @@ void builder_store_images_free (struct builder_store_image *images, size_t n);
  * digest on the way, and tag it there DEST_TAG (NULL: TAG). */
 int builder_store_export_layout (struct builder_store *store, const char *tag, const char *dest_dir,
                                  const char *dest_tag, struct hoist_error **err) HOIST_WUR;
+/* OCI 1.1 referrers in a layout: each of the N manifests REFS (with a
+ * subject; artifactType and annotations as the referrers API lists them)
+ * gets an untagged index.json entry, unless one has its digest. */
+int builder_store_add_referrers (struct builder_store *store, const struct builder_descriptor *refs, size_t n,
+                                 struct hoist_error **err) HOIST_WUR;
+/* Copy REFS and their blobs from STORE into the layout DEST_DIR, listed
+ * there as builder_store_add_referrers does. */
+int builder_store_export_referrers (struct builder_store *store, const struct builder_descriptor *refs, size_t n,
+                                    const char *dest_dir, struct hoist_error **err) HOIST_WUR;
 /* The same as an OCI archive: a tar at DEST_FILE holding oci-layout,
  * index.json (with only that image, tagged DEST_TAG or TAG) and blobs/.
  * Reproducible: entries in a fixed order (blobs sorted by digest), mtime

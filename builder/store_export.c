@@ -408,6 +408,28 @@ builder_store_export_layout (struct builder_store *store, const char *tag, const
   return 0;
 }
 
+int
+builder_store_export_referrers (struct builder_store *store, const struct builder_descriptor *refs, size_t n,
+                                const char *dest_dir, struct hoist_error **err)
+{
+  struct builder_store *dst = NULL;
+  int ret = builder_store_open (dest_dir, true, &dst, err);
+
+  for (size_t i = 0; ret == 0 && i < n; i++)
+    {
+      struct oci_blob_list blobs = { 0 };
+
+      ret = oci_collect_blobs (store, &refs[i], &blobs, err);
+      for (size_t b = 0; ret == 0 && b < blobs.n; b++)
+        ret = copy_blob (store, dst, &blobs.items[b], err);
+      oci_blob_list_release (&blobs);
+    }
+  if (ret == 0)
+    ret = builder_store_add_referrers (dst, refs, n, err);
+  builder_store_free (dst);
+  return ret < 0 ? hoist_error_wrap (err, "cannot export the referrers to '%s'", dest_dir) : 0;
+}
+
 /* ---- Export to an archive ----------------------------------------------------- */
 
 static int

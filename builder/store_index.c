@@ -175,6 +175,38 @@ builder_store_tag (struct builder_store *store, const char *tag, const struct bu
 }
 
 int
+builder_store_add_referrers (struct builder_store *store, const struct builder_descriptor *refs, size_t n,
+                             struct hoist_error **err)
+{
+  cleanup_close int lock = -1;
+  cleanup_json json_t *index = NULL;
+  json_t *manifests;
+
+  if (n == 0)
+    return 0;
+  if (oci_store_lock (store, &lock, err) < 0 || read_index (store, &index, err) < 0)
+    return hoist_error_wrap (err, "cannot list the referrers in '%s'", store->path);
+  manifests = json_object_get (index, "manifests");
+  for (size_t i = 0; i < n; i++)
+    {
+      bool there = false;
+
+      if (!builder_store_has_blob (store, refs[i].digest))
+        return hoist_error_set_status (err, ENOENT, "referrer '%s' is not in '%s'", refs[i].digest, store->path);
+      for (size_t j = 0; j < json_array_size (manifests) && !there; j++)
+        there
+            = entry_tag (json_array_get (manifests, j)) == NULL
+              && strcmp (json_string_value (json_object_get (json_array_get (manifests, j), "digest")), refs[i].digest)
+                     == 0;
+      if (!there)
+        json_array_append_new (manifests, builder_descriptor_to_json (&refs[i]));
+    }
+  if (write_index (store, index, err) < 0)
+    return hoist_error_wrap (err, "cannot list the referrers in '%s'", store->path);
+  return 0;
+}
+
+int
 builder_store_untag (struct builder_store *store, const char *tag, struct hoist_error **err)
 {
   cleanup_close int lock = -1;

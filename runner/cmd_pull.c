@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "builder/builder.h"
+#include "registry/registry.h"
 #include "runner/runner.h"
 
 static void
@@ -28,7 +29,8 @@ pull_usage (FILE *out, const char *cmd)
                   "platforms of an index, and the platform's manifest, config and layers.\n\n");
   if (strcmp (cmd, "inspect") == 0)
     fprintf (out, "      --sbom                        print the image's SBOM (its attestation)\n"
-                  "      --provenance                  print the image's SLSA provenance\n");
+                  "      --provenance                  print the image's SLSA provenance\n"
+                  "      --signatures                  print the image's signatures (cosign's format)\n");
   fprintf (out, "      --platform OS/ARCH[/VARIANT]  which image of an index (default: this machine's)\n"
                 "      --creds USER[:PASS]           credentials (default: docker's config.json)\n"
                 "      --tls-verify=BOOL             false: accept any certificate, or plain HTTP\n"
@@ -43,6 +45,7 @@ struct pull_flags
   struct builder_pull_opts o;
   bool sbom;       /* inspect --sbom */
   bool provenance; /* inspect --provenance */
+  bool signatures; /* inspect --signatures */
   const char *platform;
   const char *name;
   char *os, *arch, *variant;
@@ -61,13 +64,10 @@ static int
 pull_flags_parse (const char *cmd, int argc, char **argv, struct pull_flags *f)
 {
   static const struct option longopts[] = {
-    { "platform", required_argument, NULL, 'p' },
-    RUNNER_REGISTRY_OPTIONS,
-    { "quiet", no_argument, NULL, 'q' },
-    { "sbom", no_argument, NULL, 'S' },
-    { "provenance", no_argument, NULL, 'V' },
-    { "help", no_argument, NULL, 'h' },
-    { NULL, 0, NULL, 0 },
+    { "platform", required_argument, NULL, 'p' }, RUNNER_REGISTRY_OPTIONS,
+    { "quiet", no_argument, NULL, 'q' },          { "sbom", no_argument, NULL, 'S' },
+    { "provenance", no_argument, NULL, 'V' },     { "signatures", no_argument, NULL, 'G' },
+    { "help", no_argument, NULL, 'h' },           { NULL, 0, NULL, 0 },
   };
   int c, code;
 
@@ -84,9 +84,10 @@ pull_flags_parse (const char *cmd, int argc, char **argv, struct pull_flags *f)
         break;
       case 'S':
       case 'V':
+      case 'G':
         if (strcmp (cmd, "inspect") != 0)
           return -runner_usage_error (cmd, "unknown option '%s'", argv[optind - 1]);
-        *(c == 'S' ? &f->sbom : &f->provenance) = true;
+        *(c == 'S' ? &f->sbom : c == 'V' ? &f->provenance : &f->signatures) = true;
         break;
       case 'h':
         pull_usage (stdout, cmd);
@@ -255,6 +256,70 @@ fail:
   return NULL;
 }
 
+/* --signatures: each signature of the signature manifest under
+ * "sha256-<hex>.sig", with its payload, as JSON (not verified: that is
+ * `hoist verify --key`). */
+static int
+inspect_signatures (const struct pull_flags *f)
+{
+  struct builder_store *store = NULL;
+  struct builder_pull_result img = { 0 }, sig = { 0 };
+  struct builder_pull_opts o = f->o;
+  struct registry_ref ref = { 0 };
+  struct builder_manifest *m = NULL;
+  struct hoist_error *err = NULL;
+  cleanup_free char *repo = NULL;
+  cleanup_free char *name = NULL;
+  json_t *doc = NULL, *list = json_array ();
+  int r;
+
+  r = registry_ref_parse (f->name, &ref, &err);
+  if (r == 0)
+    r = builder_home_store (true, NULL, &store, &err);
+  if (r == 0)
+    r = builder_pull (store, f->name, &o, &img, &err);
+  if (r == 0)
+    {
+      repo = registry_ref_repository (&ref);
+      name = hoist_xasprintf ("%s:sha256-%s.sig", repo, img.root.digest + 7);
+      o.documents_only = false;
+      r = builder_pull (store, name, &o, &sig, &err);
+      if (r < 0)
+        hoist_error_wrap (&err, "no signature of %s found (%s)", img.root.digest, name);
+    }
+  if (r == 0)
+    r = builder_store_read_json (store, sig.root.digest, 0, &doc, &err);
+  if (r == 0)
+    r = builder_manifest_from_json (doc, &m, &err);
+  for (size_t i = 0; r == 0 && i < m->n_layers; i++)
+    {
+      const char *b64 = builder_map_get (&m->layers[i].annotations, BUILDER_COSIGN_SIGNATURE);
+      json_t *payload = NULL;
+
+      if (b64 == NULL)
+        continue;
+      r = builder_store_read_json (store, m->layers[i].digest, 64 * 1024, &payload, &err);
+      if (r == 0)
+        json_array_append_new (list,
+                               json_pack ("{sssoss}", "digest", img.root.digest, "payload", payload, "signature", b64));
+    }
+  if (r == 0)
+    {
+      char *text = json_dumps (list, JSON_INDENT (2) | JSON_ENSURE_ASCII);
+
+      printf ("%s\n", text);
+      free (text);
+    }
+  json_decref (list);
+  json_decref (doc);
+  builder_manifest_free (m);
+  builder_pull_result_release (&img);
+  builder_pull_result_release (&sig);
+  registry_ref_release (&ref);
+  builder_store_free (store);
+  return r < 0 ? runner_fail_error (err) : HOIST_EXIT_OK;
+}
+
 /* --sbom, --provenance: the predicate of that statement, as JSON. */
 static int
 inspect_statement (const struct pull_flags *f)
@@ -266,8 +331,6 @@ inspect_statement (const struct pull_flags *f)
   json_t *st = NULL;
   int code = HOIST_EXIT_OK;
 
-  if (f->sbom && f->provenance)
-    return runner_usage_error ("inspect", "--sbom and --provenance: one at a time");
   if (builder_home_store (true, NULL, &store, &err) < 0
       || builder_pull_statement (store, f->name, &f->o, f->sbom ? sbom : provenance, &st, &err) < 0)
     code = runner_fail_error (err);
@@ -302,9 +365,14 @@ runner_cmd_inspect (int argc, char **argv)
   /* The layers are not needed: only the documents and the config. */
   f.o.quiet = true;
   f.o.documents_only = true;
-  if (f.sbom || f.provenance)
+  if (f.sbom + f.provenance + f.signatures > 1)
+    code = runner_usage_error ("inspect", "--sbom, --provenance and --signatures: one at a time");
+  else if (f.signatures)
+    code = inspect_signatures (&f);
+  else if (f.sbom || f.provenance)
+    code = inspect_statement (&f);
+  if (f.sbom || f.provenance || f.signatures)
     {
-      code = inspect_statement (&f);
       pull_flags_release (&f);
       return code;
     }

@@ -116,6 +116,18 @@ build oci 0 -t app:1 --build-arg VERSION=1.2 --build-arg API_TOKEN=hunter2 --pro
 statements "$tmp/oci" >"$tmp/statements" 2>"$tmp/statements.err" || not_ok "the statements follow the in-toto rules" "$(cat "$tmp/statements.err")"
 expect_eq "$(cut -d' ' -f1 "$tmp/statements" | tr '\n' ' ')" "https://spdx.dev/Document https://slsa.dev/provenance/v1 " \
   "index: an attestation manifest with the SBOM and the provenance"
+expect_eq "$(python3 - "$tmp/oci" "$lib" <<'EOF'
+import json, sys
+sys.path.insert(0, sys.argv[2])
+import ocilayout
+layout = sys.argv[1]
+image = ocilayout.image_manifest(layout)[0]
+refs = [e for e in json.load(open(layout + "/index.json"))["manifests"] if "org.opencontainers.image.ref.name" not in e.get("annotations", {})]
+print(" ".join(sorted(e["artifactType"] for e in refs)), all(ocilayout.blob(layout, e["digest"])["subject"]["digest"] == image for e in refs))
+EOF
+)" "application/spdx+json application/vnd.in-toto+json True" "layout: the referrers are listed in index.json, their subject the image"
+if python3 "$HOIST_SRCDIR/tests/oci/validate.py" layout "$tmp/oci" >"$tmp/validate.err" 2>&1; then ok "layout: valid by the OCI schemas, referrers and all"; else
+  not_ok "layout: valid by the OCI schemas, referrers and all" "$(tail -5 "$tmp/validate.err")"; fi
 spdx=$(awk '$1 == "https://spdx.dev/Document" {print $2}' "$tmp/statements")
 prov=$(awk '$1 == "https://slsa.dev/provenance/v1" {print $2}' "$tmp/statements")
 
@@ -243,6 +255,10 @@ expect_eq "$?" 1 "verify: another key is refused"
 expect_in "$tmp/verify-other.err" "the signature does not verify with the key '$tmp/other.pub'" "verify: the error says the key does not match"
 "$HOIST" verify --tls-verify=false --key "$tmp/pub.pem" "$reg/app/att:1" >/dev/null 2>"$tmp/verify-none.err"
 expect_in "$tmp/verify-none.err" "no signature of sha256:" "verify: an unsigned image: no signature found"
+
+"$HOIST" inspect --tls-verify=false --signatures "$reg/app/signed:1" >"$tmp/sigs.json" 2>"$tmp/sigs.err"
+expect_eq "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d), d[0]["payload"]["critical"]["image"]["docker-manifest-digest"] == d[0]["digest"])' "$tmp/sigs.json" 2>&1)" \
+  "1 True" "inspect --signatures: the signature and its payload"
 
 # The signature read back with skopeo, checked by openssl itself.
 signed=$(skopeo inspect --raw --tls-verify=false "docker://$reg/app/signed:1" | python3 -c 'import hashlib,sys; print(hashlib.sha256(sys.stdin.buffer.read()).hexdigest())')
