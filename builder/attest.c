@@ -12,7 +12,8 @@
  *  2. OCI 1.1 referrers: per statement an artifact manifest whose subject
  *     is the image manifest and whose artifactType says what it is
  *     (application/spdx+json, application/vnd.cyclonedx+json,
- *     application/vnd.in-toto+json for provenance), with the empty config.
+ *     application/vnd.in-toto+json for provenance), its config the
+ *     attestation manifest's (so that its push is one manifest PUT).
  *     They are not part of the index: the registry (or the referrers tag
  *     fallback, push.c) lists them.
  *
@@ -191,10 +192,12 @@ put_manifest (struct builder_store *store, const struct builder_manifest *m, str
   return r;
 }
 
-/* BuildKit's attestation manifest for IMG, as its index entry in *OUT. */
+/* BuildKit's attestation manifest for IMG, as its index entry in *OUT;
+ * *CONFIG (initialised by the caller) gets its config. */
 static int
 attestation_manifest (struct builder_store *store, const struct builder_attest_image *img, const struct statement *v,
-                      size_t n, struct builder_descriptor *out, struct hoist_error **err)
+                      size_t n, struct builder_descriptor *out, struct builder_descriptor *config,
+                      struct hoist_error **err)
 {
   struct builder_manifest *m = builder_manifest_new ();
   int r = attestation_config (store, v, n, &m->config, err);
@@ -203,6 +206,8 @@ attestation_manifest (struct builder_store *store, const struct builder_attest_i
     builder_manifest_add_layer (m, &v[i].desc);
   if (r == 0)
     r = put_manifest (store, m, out, err);
+  if (r == 0)
+    builder_descriptor_copy (config, &m->config);
   builder_manifest_free (m);
   if (r < 0)
     return -1;
@@ -214,15 +219,20 @@ attestation_manifest (struct builder_store *store, const struct builder_attest_i
   return 0;
 }
 
-/* The OCI 1.1 referrer of statement S about IMG. */
+/* The OCI 1.1 referrer of statement S about IMG.  Its config is the
+ * attestation manifest's, CONFIG (artifactType says what the artifact
+ * is): a registry then holds every blob of it once the image index is
+ * pushed, and pushing the referrer is its manifest alone. */
 static int
 referrer (struct builder_store *store, const struct builder_attest_image *img, const struct statement *s,
-          const char *created, struct builder_descriptor *out, struct hoist_error **err)
+          const struct builder_descriptor *config, const char *created, struct builder_descriptor *out,
+          struct hoist_error **err)
 {
   struct builder_manifest *m = builder_manifest_new ();
-  int r;
+  int r = 0;
 
-  builder_descriptor_set (&m->config, BUILDER_MT_OCI_EMPTY, BUILDER_EMPTY_DIGEST, 2);
+  builder_descriptor_release (&m->config);
+  builder_descriptor_copy (&m->config, config);
   m->artifact_type = hoist_xstrdup (s->artifact_type);
   builder_manifest_add_layer (m, &s->desc);
   m->subject = hoist_xcalloc (1, sizeof *m->subject);
@@ -231,9 +241,7 @@ referrer (struct builder_store *store, const struct builder_attest_image *img, c
                    builder_map_get (&s->desc.annotations, ANNOTATION_PREDICATE_TYPE));
   if (created != NULL)
     builder_map_set (&m->annotations, "org.opencontainers.image.created", created);
-  r = oci_store_put_bytes (store, "{}", 2, BUILDER_EMPTY_DIGEST, err);
-  if (r == 0)
-    r = put_manifest (store, m, out, err);
+  r = put_manifest (store, m, out, err);
   if (r == 0)
     {
       /* As the referrers API lists it. */
@@ -259,7 +267,7 @@ attest_one (struct builder_store *store, const struct builder_attest_image *img,
             struct builder_index *idx, struct builder_attest_result *out, struct hoist_error **err)
 {
   struct statement v[2];
-  struct builder_descriptor d;
+  struct builder_descriptor d, config;
   size_t n = 0;
   int r;
 
@@ -267,19 +275,21 @@ attest_one (struct builder_store *store, const struct builder_attest_image *img,
   for (size_t i = 0; i < 2; i++)
     builder_descriptor_init (&v[i].desc);
   builder_descriptor_init (&d);
+  builder_descriptor_init (&config);
   r = statements (store, img, o, v, &n, err);
   if (r == 0 && n > 0)
-    r = attestation_manifest (store, img, v, n, &d, err);
+    r = attestation_manifest (store, img, v, n, &d, &config, err);
   if (r == 0 && n > 0)
     builder_index_add (idx, &d);
   for (size_t i = 0; r == 0 && i < n; i++)
     {
       builder_descriptor_release (&d);
-      r = referrer (store, img, &v[i], o->created, &d, err);
+      r = referrer (store, img, &v[i], &config, o->created, &d, err);
       if (r == 0)
         push_referrer (out, &d);
     }
   builder_descriptor_release (&d);
+  builder_descriptor_release (&config);
   for (size_t i = 0; i < 2; i++)
     builder_descriptor_release (&v[i].desc);
   return r;

@@ -511,6 +511,9 @@ build_setup (struct build *b, const struct builder_build_opts *opts, struct hois
 static void
 build_teardown (struct build *b)
 {
+  for (size_t i = 0; i < b->n_url_deps; i++)
+    free (b->url_deps[i].name);
+  free (b->url_deps);
   for (size_t i = 0; b->stages != NULL && i < b->opts->plan->n_stages; i++)
     build_stage_release (&b->stages[i]);
   free (b->stages);
@@ -590,7 +593,12 @@ builder_build (const struct builder_build_opts *opts, struct builder_build_resul
     {
       res->steps_cached = b.cached;
       res->steps_run = b.run;
-      res->deps = hoist_xcalloc (b.n_named + 1, sizeof *res->deps);
+      res->deps = hoist_xcalloc (b.n_named + b.n_url_deps + 1, sizeof *res->deps);
+      for (size_t i = 0; i < b.n_url_deps; i++)
+        {
+          res->deps[res->n_deps] = (struct builder_build_dep){ .name = steal_pointer (&b.url_deps[i].name) };
+          memcpy (res->deps[res->n_deps++].digest, b.url_deps[i].digest, sizeof b.url_deps[i].digest);
+        }
       for (size_t i = 0; i < b.n_named; i++)
         {
           const struct build_named *n = &b.named[i];

@@ -286,6 +286,8 @@ struct build
   char *os, *arch, *variant; /* the default platform */
   unsigned next_id;          /* progress step numbers */
   size_t cached, run;
+  struct builder_build_dep *url_deps; /* what ADD fetched, for provenance */
+  size_t n_url_deps;
 };
 
 /* "NAME:LINE" for errors. */

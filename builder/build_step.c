@@ -476,6 +476,27 @@ copy_prepare (struct build *b, struct build_stage *s, const struct builder_instr
   return builder_copy_resolve (&c->src, &c->req, &c->plan, err);
 }
 
+/* What an ADD fetched, once per URL and digest, for the provenance. */
+static void
+note_urls (struct build *b, const struct builder_copy_plan *p)
+{
+  size_t n;
+  const struct builder_build_dep *u = builder_copy_plan_urls (p, &n);
+
+  for (size_t i = 0; i < n; i++)
+    {
+      bool seen = false;
+
+      for (size_t j = 0; j < b->n_url_deps && !seen; j++)
+        seen = strcmp (b->url_deps[j].name, u[i].name) == 0 && strcmp (b->url_deps[j].digest, u[i].digest) == 0;
+      if (seen)
+        continue;
+      b->url_deps = hoist_xreallocarray (b->url_deps, b->n_url_deps + 1, sizeof *b->url_deps);
+      b->url_deps[b->n_url_deps] = (struct builder_build_dep){ .name = hoist_xstrdup (u[i].name) };
+      memcpy (b->url_deps[b->n_url_deps++].digest, u[i].digest, sizeof u[i].digest);
+    }
+}
+
 static int
 copy_write (struct build *b, struct build_stage *s, unsigned id, struct copy_step *c, struct build_cache_record *rec,
             struct hoist_error **err)
@@ -512,6 +533,8 @@ step_copy (struct build *b, struct build_stage *s, const struct builder_instruct
 
   build_cache_record_init (&rec);
   ret = copy_prepare (b, s, in, &c, err);
+  if (ret == 0)
+    note_urls (b, c.plan);
   if (ret == 0)
     ret = builder_copy_digest (c.plan, digest, err);
   if (ret == 0)

@@ -610,6 +610,7 @@ void builder_context_stats (const struct builder_context *ctx, struct builder_co
 
 struct builder_context;
 struct builder_layer_writer;
+struct builder_build_dep;
 
 /* Where the sources are: the build context, or a directory on disk (the
  * root file system of an earlier stage or an image, for COPY --from).
@@ -696,6 +697,10 @@ int builder_copy_write (const struct builder_copy_plan *p, struct builder_layer_
 
 /* Number of entries P writes (parents included), for logs. */
 size_t builder_copy_plan_count (const struct builder_copy_plan *p);
+
+/* The URLs an ADD of P fetched, each with the digest of what it gave
+ * (builder_build_dep.name is the URL).  Borrowed: valid with P. */
+const struct builder_build_dep *builder_copy_plan_urls (const struct builder_copy_plan *p, size_t *n);
 
 /* NULL is allowed. */
 void builder_copy_plan_free (struct builder_copy_plan *p);
@@ -1464,10 +1469,6 @@ json_t *builder_intoto_statement (const char *predicate_type, const char *subjec
                                   json_t *predicate);
 
 /* ---- attest.c: statements attached to images ------------------------ */
-
-#define BUILDER_MT_OCI_EMPTY "application/vnd.oci.empty.v1+json"
-/* The digest of "{}", the OCI empty descriptor's content. */
-#define BUILDER_EMPTY_DIGEST "sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"
 
 /* One built image to attest. */
 struct builder_attest_image

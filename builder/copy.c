@@ -160,11 +160,21 @@ builder_copy_request_release (struct builder_copy_request *req)
 
 /* ---- Plans ----------------------------------------------------------------------- */
 
+const struct builder_build_dep *
+builder_copy_plan_urls (const struct builder_copy_plan *p, size_t *n)
+{
+  *n = p->n_urls;
+  return p->urls;
+}
+
 void
 builder_copy_plan_free (struct builder_copy_plan *p)
 {
   if (p == NULL)
     return;
+  for (size_t i = 0; i < p->n_urls; i++)
+    free (p->urls[i].name);
+  free (p->urls);
   for (size_t i = 0; i < p->n; i++)
     copy_entry_release (&p->v[i]);
   free (p->v);
@@ -269,6 +279,9 @@ add_url (struct copy_state *st, const char *url, struct hoist_error **err)
 
   if (copy_url_fetch (st, url, st->req->checksum, &fd, &temp, &size, digest, &mtime, &name, err) < 0)
     return -1;
+  st->plan->urls = hoist_xreallocarray (st->plan->urls, st->plan->n_urls + 1, sizeof *st->plan->urls);
+  st->plan->urls[st->plan->n_urls] = (struct builder_build_dep){ .name = hoist_xstrdup (url) };
+  memcpy (st->plan->urls[st->plan->n_urls++].digest, digest, sizeof digest);
   if (st->req->unpack > 0 && copy_archive_probe (fd) > 0)
     {
       if (lseek (fd, 0, SEEK_SET) < 0)

@@ -90,6 +90,9 @@ struct builder_copy_plan
   int temp_fd; /* O_PATH of TEMP_DIR; -1 */
   uint64_t n_temp;
   int64_t epoch; /* source_date_epoch, negative when unset */
+  /* ADD of URLs: each URL and the digest of what it gave, for provenance. */
+  struct builder_build_dep *urls;
+  size_t n_urls;
 };
 
 /* ---- copy_src.c: sources -------------------------------------------------- */
