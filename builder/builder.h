@@ -1087,6 +1087,11 @@ int builder_store_export_layout (struct builder_store *store, const char *tag, c
  * gets an untagged index.json entry, unless one has its digest. */
 int builder_store_add_referrers (struct builder_store *store, const struct builder_descriptor *refs, size_t n,
                                  struct hoist_error **err) HOIST_WUR;
+/* The referrers index.json of STORE lists (untagged entries with an
+ * artifactType) whose subject is one of SUBJECTS (NULL-terminated):
+ * *OUT (N of them) is the caller's, each descriptor to release. */
+int builder_store_referrers (struct builder_store *store, char *const *subjects, struct builder_descriptor **out,
+                             size_t *n, struct hoist_error **err) HOIST_WUR;
 /* Copy REFS and their blobs from STORE into the layout DEST_DIR, listed
  * there as builder_store_add_referrers does. */
 int builder_store_export_referrers (struct builder_store *store, const struct builder_descriptor *refs, size_t n,

@@ -181,6 +181,9 @@ builder_push_image (struct builder_store *store, const struct builder_descriptor
   return ret;
 }
 
+static int push_stored_referrers (struct builder_store *store, const struct builder_descriptor *image, const char *dest,
+                                  const struct builder_push_opts *o, struct hoist_error **err);
+
 int
 builder_push (struct builder_store *store, const char *tag, const char *dest, const struct builder_push_opts *o,
               struct builder_push_result *res, struct hoist_error **err)
@@ -191,6 +194,8 @@ builder_push (struct builder_store *store, const char *tag, const char *dest, co
   if (builder_store_resolve (store, tag, &desc, err) < 0)
     return hoist_error_wrap (err, "cannot push '%s'", tag);
   ret = builder_push_image (store, &desc, dest, o, res, err);
+  if (ret == 0)
+    ret = push_stored_referrers (store, &desc, dest, o, err);
   builder_descriptor_release (&desc);
   if (ret < 0)
     return hoist_error_wrap (err, "cannot push '%s' to '%s'", tag, dest);
@@ -358,4 +363,55 @@ builder_push_referrers (struct builder_store *store, const struct builder_descri
   registry_client_free (rc);
   registry_ref_release (&ref);
   return ret < 0 ? hoist_error_wrap (err, "cannot push the referrers to '%s'", dest) : 0;
+}
+
+/* The referrers the store lists about IMAGE or the manifests it holds
+ * (the attestations a build made), pushed beside it. */
+static int
+push_stored_referrers (struct builder_store *store, const struct builder_descriptor *image, const char *dest,
+                       const struct builder_push_opts *o, struct hoist_error **err)
+{
+  struct oci_blob_list blobs = { 0 };
+  struct builder_descriptor *refs = NULL;
+  struct builder_push_result res;
+  cleanup_strv char **subjects = NULL;
+  size_t n = 0;
+  int ret = oci_collect_blobs (store, image, &blobs, err);
+
+  for (size_t i = 0; ret == 0 && i < blobs.n; i++)
+    if (builder_media_type_is_manifest (blobs.items[i].media_type)
+        || builder_media_type_is_index (blobs.items[i].media_type))
+      hoist_strv_push (&subjects, blobs.items[i].digest);
+  hoist_strv_push (&subjects, image->digest);
+  if (ret == 0)
+    ret = builder_store_referrers (store, subjects, &refs, &n, err);
+  /* This image's own: their statements are in its attestation manifests
+   * (another build of the same image made others). */
+  for (size_t i = 0; ret == 0 && i < n;)
+    {
+      struct oci_blob_list rb = { 0 };
+      bool own = true;
+
+      ret = oci_collect_blobs (store, &refs[i], &rb, err);
+      for (size_t b = 0; ret == 0 && b < rb.n && own; b++)
+        own = strcmp (rb.items[b].digest, refs[i].digest) == 0 || blob_listed (&blobs, rb.items[b].digest);
+      oci_blob_list_release (&rb);
+      if (own)
+        i++;
+      else
+        {
+          builder_descriptor_release (&refs[i]);
+          memmove (&refs[i], &refs[i + 1], (n - i - 1) * sizeof *refs);
+          n--;
+        }
+    }
+  if (ret == 0 && n > 0)
+    ret = builder_push_referrers (store, image, refs, n, dest, o, &res, err);
+  if (ret == 0 && n > 0 && !o->quiet)
+    hoist_log_print ("pushed %zu referrers in %zu requests", n, res.round_trips);
+  for (size_t i = 0; i < n; i++)
+    builder_descriptor_release (&refs[i]);
+  free (refs);
+  oci_blob_list_release (&blobs);
+  return ret;
 }

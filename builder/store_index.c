@@ -206,6 +206,65 @@ builder_store_add_referrers (struct builder_store *store, const struct builder_d
   return 0;
 }
 
+static int parse_entry (struct builder_store *store, const json_t *entry, size_t i, struct builder_descriptor *out,
+                        struct hoist_error **err);
+
+/* Whether the manifest DIGEST of STORE has a subject among SUBJECTS. */
+static bool
+refers_to (struct builder_store *store, const char *digest, char *const *subjects)
+{
+  json_t *doc = NULL;
+  const char *subject;
+  bool yes = false;
+
+  if (builder_store_read_json (store, digest, 0, &doc, NULL) < 0)
+    return false;
+  subject = json_string_value (json_object_get (json_object_get (doc, "subject"), "digest"));
+  for (size_t i = 0; subject != NULL && subjects[i] != NULL && !yes; i++)
+    yes = strcmp (subjects[i], subject) == 0;
+  json_decref (doc);
+  return yes;
+}
+
+int
+builder_store_referrers (struct builder_store *store, char *const *subjects, struct builder_descriptor **out, size_t *n,
+                         struct hoist_error **err)
+{
+  cleanup_json json_t *index = NULL;
+  json_t *manifests;
+
+  *out = NULL;
+  *n = 0;
+  if (read_index (store, &index, err) < 0)
+    return hoist_error_wrap (err, "cannot list the referrers in '%s'", store->path);
+  manifests = json_object_get (index, "manifests");
+  for (size_t i = 0; i < json_array_size (manifests); i++)
+    {
+      const json_t *e = json_array_get (manifests, i);
+      struct builder_descriptor d;
+
+      if (entry_tag (e) != NULL || json_object_get (e, "artifactType") == NULL)
+        continue;
+      if (parse_entry (store, e, i, &d, err) < 0)
+        {
+          for (size_t k = 0; k < *n; k++)
+            builder_descriptor_release (&(*out)[k]);
+          free (*out);
+          *out = NULL;
+          *n = 0;
+          return -1;
+        }
+      if (!refers_to (store, d.digest, subjects))
+        {
+          builder_descriptor_release (&d);
+          continue;
+        }
+      *out = hoist_xreallocarray (*out, *n + 1, sizeof **out);
+      (*out)[(*n)++] = d;
+    }
+  return 0;
+}
+
 int
 builder_store_untag (struct builder_store *store, const char *tag, struct hoist_error **err)
 {

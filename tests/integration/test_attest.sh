@@ -241,6 +241,14 @@ skopeo inspect --raw --tls-verify=false "docker://$reg/app/att:sha256-${image#sh
 expect_eq "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["manifests"]))' "$tmp/referrers2.json")" 2 \
   "push: pushing again adds no duplicate to the referrers tag"
 
+# Built into hoist's store, pushed later: the referrers go along.
+SOURCE_DATE_EPOCH=1700000000 build stored 0 -t "app:stored" "$ctx"
+"$HOIST" push --tls-verify=false app:stored "$reg/app/stored:1" >"$tmp/push-stored.out" 2>"$tmp/push-stored.err"
+expect_in "$tmp/push-stored.err" "pushed 2 referrers" "push from the store: the attestations' referrers go along"
+skopeo inspect --raw --tls-verify=false "docker://$reg/app/stored:sha256-${image#sha256:}" >"$tmp/referrers3.json" 2>/dev/null
+expect_eq "$(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["manifests"]))' "$tmp/referrers3.json" 2>&1)" 2 \
+  "push from the store: the referrers tag lists both"
+
 # Read back by hoist itself.
 "$HOIST" inspect --tls-verify=false --sbom "$reg/app/att:1" >"$tmp/inspect-sbom.json" 2>"$tmp/inspect.err"
 expect_eq "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["spdxVersion"], len(d["packages"]) - 1)' "$tmp/inspect-sbom.json" 2>&1)" \
