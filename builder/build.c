@@ -428,7 +428,7 @@ publish (struct build *b, unsigned id, const struct builder_descriptor *desc, st
   const struct builder_build_opts *o = b->opts;
   struct publish_note note = { b, id };
 
-  return builder_publish (b->store, desc, o->tags, o->outputs, o->n_outputs, publish_note, &note, err);
+  return builder_publish (b->store, desc, NULL, 0, o->tags, o->outputs, o->n_outputs, publish_note, &note, err);
 }
 
 static int

@@ -120,8 +120,9 @@ builder_tag_normalize (const char *name, char **out, struct hoist_error **err)
       return hoist_error_set_status (err, EINVAL, "invalid image name '%s': bad tag '%s'", name, tag);
   p = repo;
   slash = strchr (p, '/');
-  if (slash != NULL && (memchr (p, '.', (size_t) (slash - p)) != NULL || memchr (p, ':', (size_t) (slash - p)) != NULL
-                        || strncmp (p, "localhost/", 10) == 0))
+  if (slash != NULL
+      && (memchr (p, '.', (size_t) (slash - p)) != NULL || memchr (p, ':', (size_t) (slash - p)) != NULL
+          || strncmp (p, "localhost/", 10) == 0))
     {
       if (!domain_valid (p, (size_t) (slash - p)))
         return hoist_error_set_status (err, EINVAL, "invalid image name '%s': bad registry '%.*s'", name,
@@ -213,7 +214,8 @@ builder_output_release (struct builder_output *out)
 
 int
 builder_output_write (struct builder_store *store, const struct builder_descriptor *desc,
-                      const struct builder_output *out, const char *tag, struct hoist_error **err)
+                      const struct builder_descriptor *refs, size_t n_refs, const struct builder_output *out,
+                      const char *tag, struct hoist_error **err)
 {
   static unsigned counter;
   cleanup_free char *tmp = hoist_xasprintf ("hoist-export-%ld-%u:tmp", (long) getpid (), ++counter);
@@ -223,16 +225,21 @@ builder_output_write (struct builder_store *store, const struct builder_descript
   if (builder_store_tag (store, tmp, desc, err) < 0)
     return -1;
   if (out->type == BUILDER_OUTPUT_OCI_ARCHIVE)
-    ret = builder_store_export_archive (store, tmp, out->dest, tag, err);
+    ret = builder_store_export_archive_referrers (store, tmp, refs, n_refs, out->dest, tag, err);
   else
-    ret = builder_store_export_layout (store, tmp, out->dest, tag, err);
+    {
+      ret = builder_store_export_layout (store, tmp, out->dest, tag, err);
+      if (ret == 0 && n_refs > 0)
+        ret = builder_store_export_referrers (store, refs, n_refs, out->dest, err);
+    }
   if (builder_store_untag (store, tmp, &uerr) < 0)
     hoist_log (HOIST_LOG_WARN, "cannot remove the temporary tag: %s", uerr->msg);
   return ret;
 }
 
 int
-builder_publish (struct builder_store *store, const struct builder_descriptor *desc, char *const *tags,
+builder_publish (struct builder_store *store, const struct builder_descriptor *desc,
+                 const struct builder_descriptor *refs, size_t n_refs, char *const *tags,
                  const struct builder_output *outputs, size_t n_outputs, void (*note) (void *ctx, const char *line),
                  void *ctx, struct hoist_error **err)
 {
@@ -247,7 +254,7 @@ builder_publish (struct builder_store *store, const struct builder_descriptor *d
           if (note != NULL)
             note (ctx, line);
         }
-      return 0;
+      return builder_store_add_referrers (store, refs, n_refs, err);
     }
   for (size_t i = 0; i < n_outputs; i++)
     {
@@ -257,11 +264,11 @@ builder_publish (struct builder_store *store, const struct builder_descriptor *d
       for (size_t t = 0; t < n; t++)
         {
           const char *tag = tags != NULL ? tags[t] : "latest";
-          cleanup_free char *line = hoist_xasprintf (
-              "exporting to oci %s %s as %s done", out->type == BUILDER_OUTPUT_OCI_ARCHIVE ? "archive" : "layout",
-              out->dest, tag);
+          cleanup_free char *line
+              = hoist_xasprintf ("exporting to oci %s %s as %s done",
+                                 out->type == BUILDER_OUTPUT_OCI_ARCHIVE ? "archive" : "layout", out->dest, tag);
 
-          if (builder_output_write (store, desc, out, tag, err) < 0)
+          if (builder_output_write (store, desc, refs, n_refs, out, tag, err) < 0)
             return -1;
           if (note != NULL)
             note (ctx, line);

@@ -1101,6 +1101,11 @@ int builder_store_export_referrers (struct builder_store *store, const struct bu
  * Reproducible: entries in a fixed order (blobs sorted by digest), mtime
  * 0, owner 0:0, modes 0644/0755.  Written to a temp file beside DEST_FILE
  * and renamed, so a failure leaves no partial archive. */
+/* The same with the N_REFS referrers REFS (and their blobs) listed in the
+ * archive's index.json after the image. */
+int builder_store_export_archive_referrers (struct builder_store *store, const char *tag,
+                                            const struct builder_descriptor *refs, size_t n_refs, const char *dest_file,
+                                            const char *dest_tag, struct hoist_error **err) HOIST_WUR;
 int builder_store_export_archive (struct builder_store *store, const char *tag, const char *dest_file,
                                   const char *dest_tag, struct hoist_error **err) HOIST_WUR;
 
@@ -1543,18 +1548,22 @@ char *builder_ref_familiar (const char *ref);
 int builder_output_parse (const char *spec, struct builder_output *out, struct hoist_error **err) HOIST_WUR;
 void builder_output_release (struct builder_output *out);
 
-/* Write the image DESC (a manifest or index in STORE) to OUT, tagged TAG
- * there (an OCI layout may get several calls, one per tag; an archive
- * holds the one tag).  The store's export functions work on tags, so the
- * image carries a temporary tag in STORE meanwhile ("hoist-export-PID-N:
- * tmp"), removed whatever the result. */
+/* Write the image DESC (a manifest or index in STORE) and the N_REFS
+ * referrers REFS about it to OUT, tagged TAG there (an OCI layout may get
+ * several calls, one per tag; an archive holds the one tag).  The store's
+ * export functions work on tags, so the image carries a temporary tag in
+ * STORE meanwhile ("hoist-export-PID-N:tmp"), removed whatever the
+ * result. */
 int builder_output_write (struct builder_store *store, const struct builder_descriptor *desc,
-                          const struct builder_output *out, const char *tag, struct hoist_error **err) HOIST_WUR;
+                          const struct builder_descriptor *refs, size_t n_refs, const struct builder_output *out,
+                          const char *tag, struct hoist_error **err) HOIST_WUR;
 
-/* Name the image DESC of STORE: with no outputs, tag it in STORE with
- * each of TAGS; else write it to each output (named with each tag, or
- * "latest").  NOTE (may be NULL) hears a line for each. */
-int builder_publish (struct builder_store *store, const struct builder_descriptor *desc, char *const *tags,
+/* Name the image DESC of STORE, with the N_REFS referrers REFS about it
+ * beside it: with no outputs, tag it in STORE with each of TAGS (the
+ * referrers listed there); else write it to each output (named with each
+ * tag, or "latest").  NOTE (may be NULL) hears a line for each. */
+int builder_publish (struct builder_store *store, const struct builder_descriptor *desc,
+                     const struct builder_descriptor *refs, size_t n_refs, char *const *tags,
                      const struct builder_output *outputs, size_t n_outputs, void (*note) (void *ctx, const char *line),
                      void *ctx, struct hoist_error **err) HOIST_WUR;
 

@@ -580,6 +580,37 @@ int
 builder_store_export_archive (struct builder_store *store, const char *tag, const char *dest_file, const char *dest_tag,
                               struct hoist_error **err)
 {
+  return builder_store_export_archive_referrers (store, tag, NULL, 0, dest_file, dest_tag, err);
+}
+
+/* Add the blobs of REF to BLOBS, those not there yet. */
+static int
+collect_more (struct builder_store *store, const struct builder_descriptor *ref, struct oci_blob_list *blobs,
+              struct hoist_error **err)
+{
+  struct oci_blob_list more = { 0 };
+  int ret = oci_collect_blobs (store, ref, &more, err);
+
+  for (size_t i = 0; ret == 0 && i < more.n; i++)
+    {
+      bool there = false;
+
+      for (size_t j = 0; j < blobs->n && !there; j++)
+        there = strcmp (blobs->items[j].digest, more.items[i].digest) == 0;
+      if (there)
+        continue;
+      blobs->items = hoist_xreallocarray (blobs->items, blobs->n + 1, sizeof *blobs->items);
+      blobs->items[blobs->n++] = more.items[i];
+    }
+  oci_blob_list_release (&more);
+  return ret;
+}
+
+int
+builder_store_export_archive_referrers (struct builder_store *store, const char *tag,
+                                        const struct builder_descriptor *refs, size_t n_refs, const char *dest_file,
+                                        const char *dest_tag, struct hoist_error **err)
+{
   struct builder_descriptor desc;
   struct oci_blob_list blobs = { 0 };
   cleanup_json json_t *index = NULL;
@@ -588,9 +619,13 @@ builder_store_export_archive (struct builder_store *store, const char *tag, cons
   if ((ret = export_resolve (store, tag, &dest_tag, &desc, err)) < 0)
     return ret;
   ret = oci_collect_blobs (store, &desc, &blobs, err);
+  for (size_t i = 0; ret == 0 && i < n_refs; i++)
+    ret = collect_more (store, &refs[i], &blobs, err);
   if (ret == 0)
     {
       index = archive_index (&desc, dest_tag);
+      for (size_t i = 0; i < n_refs; i++)
+        json_array_append_new (json_object_get (index, "manifests"), builder_descriptor_to_json (&refs[i]));
       ret = write_archive_file (store, dest_file, index, &blobs, err);
     }
   oci_blob_list_release (&blobs);

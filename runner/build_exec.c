@@ -359,28 +359,6 @@ build_push (const struct build_flags *f, struct build_run *r, const struct build
   return 0;
 }
 
-/* The referrers beside the image: in hoist's store, or in each OCI
- * layout written (an OCI archive holds the image and its attestation
- * manifests only). */
-static int
-publish_referrers (struct build_run *r, const struct builder_attest_result *att, struct progress_out *po,
-                   struct hoist_error **err)
-{
-  if (r->opts.n_outputs == 0)
-    return builder_store_add_referrers (r->store, att->referrers, att->n_referrers, err);
-  for (size_t i = 0; i < r->opts.n_outputs; i++)
-    if (r->outputs[i].type == BUILDER_OUTPUT_OCI_DIR)
-      {
-        cleanup_free char *line
-            = hoist_xasprintf ("exporting %zu referrers to oci layout %s done", att->n_referrers, r->outputs[i].dest);
-
-        if (builder_store_export_referrers (r->store, att->referrers, att->n_referrers, r->outputs[i].dest, err) < 0)
-          return -1;
-        progress_note (po, line);
-      }
-  return 0;
-}
-
 static void
 say_built (const struct build_run *r, const struct builder_descriptor *root, const struct built *v, size_t n,
            bool quiet)
@@ -458,9 +436,8 @@ runner_build_execute (const struct build_flags *f, struct build_run *r)
   else if (code == 0 && ret == 0)
     builder_descriptor_copy (&root, &v[0].res.manifest);
   if (code == 0 && ret == 0)
-    ret = builder_publish (r->store, &root, r->tags, r->outputs, r->opts.n_outputs, progress_note, &po, &err);
-  if (code == 0 && ret == 0 && att.n_referrers > 0)
-    ret = publish_referrers (r, &att, &po, &err);
+    ret = builder_publish (r->store, &root, att.referrers, att.n_referrers, r->tags, r->outputs, r->opts.n_outputs,
+                           progress_note, &po, &err);
   if (code == 0 && ret < 0)
     code = fail_error (err);
   if (code == 0)

@@ -128,6 +128,19 @@ EOF
 )" "application/spdx+json application/vnd.in-toto+json True" "layout: the referrers are listed in index.json, their subject the image"
 if python3 "$HOIST_SRCDIR/tests/oci/validate.py" layout "$tmp/oci" >"$tmp/validate.err" 2>&1; then ok "layout: valid by the OCI schemas, referrers and all"; else
   not_ok "layout: valid by the OCI schemas, referrers and all" "$(tail -5 "$tmp/validate.err")"; fi
+build archive 0 -t app:1 -o "type=oci,dest=$tmp/app.tar" "$ctx"
+mkdir -p "$tmp/app-tar" && tar -xf "$tmp/app.tar" -C "$tmp/app-tar"
+expect_eq "$(python3 - "$tmp/app-tar" <<'EOF'
+import json, os, sys
+d = sys.argv[1]
+idx = json.load(open(d + "/index.json"))["manifests"]
+refs = [e for e in idx if "artifactType" in e]
+blobs = all(os.path.exists(d + "/blobs/sha256/" + json.load(open(d + "/blobs/sha256/" + e["digest"][7:]))["layers"][0]["digest"][7:]) for e in refs)
+print(len(idx), len(refs), blobs)
+EOF
+)" "3 2 True" "archive: the OCI archive lists the referrers too, with their blobs"
+if skopeo inspect "oci-archive:$tmp/app.tar:app:1" >/dev/null 2>"$tmp/skopeo.err"; then ok "archive: skopeo reads it"; else
+  not_ok "archive: skopeo reads it" "$(cat "$tmp/skopeo.err")"; fi
 spdx=$(awk '$1 == "https://spdx.dev/Document" {print $2}' "$tmp/statements")
 prov=$(awk '$1 == "https://slsa.dev/provenance/v1" {print $2}' "$tmp/statements")
 
