@@ -22,8 +22,10 @@
 
 #define BUILDER_INTERNAL
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "builder/builder.h"
 #include "builder/oci_private.h"
@@ -96,6 +98,92 @@ scan_layers (struct builder_store *store, const char *digest, struct builder_sbo
   return r;
 }
 
+/* ---- The package list, cached per image ------------------------------------------- */
+
+/* The packages of an image depend on its layers alone: the list is kept
+ * under CACHE_DIR/<manifest hex>.json (a format of our own, versioned in
+ * the name), so that a rebuild that changed nothing does not read the
+ * layers again.  A cache file that does not read back as written is
+ * ignored: the layers are scanned. */
+#define SBOM_CACHE_VERSION "v1"
+static const char *const package_fields[] = { "type", "name", "version", "purl", "license", "arch", "location" };
+#define N_PACKAGE_FIELDS (sizeof package_fields / sizeof *package_fields)
+
+static char **
+package_field (struct builder_sbom_package *p, size_t i)
+{
+  char **f[] = { &p->type, &p->name, &p->version, &p->purl, &p->license, &p->arch, &p->location };
+
+  return f[i];
+}
+
+static bool
+cache_load (const char *dir, const char *digest, struct builder_sbom *out)
+{
+  cleanup_free char *path = hoist_xasprintf ("%s/%s-" SBOM_CACHE_VERSION ".json", dir, digest + 7);
+  json_error_t je;
+  json_t *doc = json_load_file (path, JSON_REJECT_DUPLICATES, &je);
+  size_t i;
+  json_t *e;
+
+  if (!json_is_array (doc) || json_array_size (doc) > BUILDER_SBOM_PACKAGES_MAX)
+    {
+      json_decref (doc);
+      return false;
+    }
+  out->v = hoist_xcalloc (json_array_size (doc) + 1, sizeof *out->v);
+  json_array_foreach (doc, i, e)
+    {
+      for (size_t f = 0; f < N_PACKAGE_FIELDS; f++)
+        {
+          json_t *v = json_object_get (e, package_fields[f]);
+
+          if (json_is_string (v))
+            *package_field (&out->v[i], f) = hoist_xstrdup (json_string_value (v));
+          else if (!json_is_null (v) || f < 4 || f == 6)
+            {
+              out->n = i + 1;
+              builder_sbom_release (out);
+              json_decref (doc);
+              return false;
+            }
+        }
+      out->n = i + 1;
+    }
+  json_decref (doc);
+  return true;
+}
+
+static void
+cache_save (const char *dir, const char *digest, const struct builder_sbom *sbom)
+{
+  cleanup_free char *name = hoist_xasprintf ("%s-" SBOM_CACHE_VERSION ".json", digest + 7);
+  cleanup_error struct hoist_error *err = NULL;
+  cleanup_close int dirfd = -1;
+  json_t *doc = json_array ();
+  char *text;
+
+  for (size_t i = 0; i < sbom->n; i++)
+    {
+      json_t *e = json_object ();
+
+      for (size_t f = 0; f < N_PACKAGE_FIELDS; f++)
+        {
+          const char *v = *package_field ((struct builder_sbom_package *) &sbom->v[i], f);
+          json_object_set_new (e, package_fields[f], v != NULL ? json_string (v) : json_null ());
+        }
+      json_array_append_new (doc, e);
+    }
+  text = json_dumps (doc, JSON_COMPACT);
+  json_decref (doc);
+  if (oci_mkdir_parents (dir, &err) == 0 && (dirfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0
+      && oci_write_atomic (dirfd, name, text, strlen (text), &err) < 0)
+    hoist_error_wrap (&err, "cannot write '%s'", name);
+  if (err != NULL)
+    hoist_log (HOIST_LOG_DEBUG, "cannot cache the SBOM of %s: %s", digest, err->msg);
+  free (text);
+}
+
 /* The SBOM predicate of IMG: the packages its layers hold, as the
  * document O asks for. */
 static int
@@ -109,12 +197,15 @@ sbom_predicate (struct builder_store *store, const struct builder_attest_image *
     .digest = img->manifest.digest,
     .created = o->sbom_created,
   };
-  int r = builder_sbom_scan_new (&s, err);
+  bool cached = o->sbom_cache_dir != NULL && cache_load (o->sbom_cache_dir, img->manifest.digest, &sbom);
+  int r = cached ? 0 : builder_sbom_scan_new (&s, err);
 
-  if (r == 0)
+  if (r == 0 && !cached)
     r = scan_layers (store, img->manifest.digest, s, err);
-  if (r == 0)
+  if (r == 0 && !cached)
     r = builder_sbom_scan_finish (s, &sbom, err);
+  if (r == 0 && !cached && o->sbom_cache_dir != NULL)
+    cache_save (o->sbom_cache_dir, img->manifest.digest, &sbom);
   if (r == 0)
     r = o->sbom == BUILDER_SBOM_CYCLONEDX ? builder_sbom_cyclonedx (&sbom, &doc, out, err)
                                           : builder_sbom_spdx (&sbom, &doc, out, err);

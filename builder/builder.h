@@ -1503,6 +1503,7 @@ struct builder_attest_opts
   enum builder_sbom_format sbom;
   const char *image_name;                    /* the SBOM's name for the image; NULL: "image" */
   int64_t sbom_created;                      /* the SBOM's creation time (seconds) */
+  const char *sbom_cache_dir;                /* package lists per image manifest (HOME/cache/sbom); NULL: none */
   const char *subject_name;                  /* the statements' subject name ("pkg:docker/app@1.0"); NULL: "image" */
   const char *created;                       /* the referrers' org.opencontainers.image.created; NULL: none */
   struct builder_provenance_info provenance; /* mode OFF: none; platform and plan are per image */

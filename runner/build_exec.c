@@ -242,11 +242,14 @@ attest (const struct build_flags *f, struct build_run *r, const struct built *v,
 {
   struct builder_attest_image *images = hoist_xcalloc (n, sizeof *images);
   cleanup_free char *subject = subject_name (r);
+  cleanup_free char *sbom_cache
+      = r->home != NULL && !r->opts.no_cache ? hoist_xasprintf ("%s/cache/sbom", r->home) : NULL;
   char invocation[37];
   struct builder_attest_opts o = {
     .sbom = sbom,
     .image_name = r->tags != NULL ? r->tags[0] : NULL,
     .sbom_created = r->opts.source_date_epoch >= 0 ? r->opts.source_date_epoch : (int64_t) time (NULL),
+    .sbom_cache_dir = sbom_cache,
     .subject_name = subject,
     .provenance = {
       .mode = mode,

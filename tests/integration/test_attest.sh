@@ -194,8 +194,15 @@ print([(d["uri"], d["digest"]["sha256"]) for d in p["buildDefinition"]["resolved
   "[('http://127.0.0.1:$port/file.txt', '$(sha256sum "$tmp/www/file.txt" | cut -d' ' -f1)')]" \
   "provenance: an ADD URL with the digest of what it gave"
 
+# The package list is cached per image; a cache file that does not read
+# back is ignored, and the layers scanned again.
+cached=$(ls "$HOIST_HOME"/cache/sbom/*.json 2>/dev/null | head -1)
+if [ -n "$cached" ]; then ok "sbom: the package list is cached"; else not_ok "sbom: the package list is cached"; fi
+[ -n "$cached" ] && printf '[{"type": 5}]' >"$cached"
 build cdx 0 -t app:2 --sbom-format cyclonedx --provenance=false -o "type=oci,dest=$tmp/cdx" "$ctx"
 statements "$tmp/cdx" >"$tmp/cdx.statements" 2>&1
+expect_eq "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(1 for c in d["components"] if c["purl"].startswith("pkg:deb/")))' "$(cut -d' ' -f2 "$tmp/cdx.statements")" 2>&1)" \
+  "$(wc -l <"$tmp/dpkg.want")" "sbom: a broken cache file is ignored: every package again"
 expect_eq "$(cut -d' ' -f1 "$tmp/cdx.statements")" "https://cyclonedx.org/bom" "--sbom-format cyclonedx --provenance=false: the CycloneDX SBOM alone"
 if schema "$(cut -d' ' -f2 "$tmp/cdx.statements")" cyclonedx/bom-1.5.schema.json 2>"$tmp/schema.err"; then
   ok "sbom: valid CycloneDX 1.5"; else not_ok "sbom: valid CycloneDX 1.5" "$(tail -3 "$tmp/schema.err")"; fi
