@@ -194,6 +194,10 @@ struct sandbox_tree
   char *hosts_path; /* a generated hosts file on the host, unlinked at release */
 };
 
+/* openat2 of PATH inside ROOT_FD (RESOLVE_IN_ROOT | RESOLVE, O_CLOEXEC
+ * added): a system call, usable in the child. */
+int sandbox_open_in_root (int root_fd, const char *path, int flags, uint64_t resolve);
+
 void sandbox_tree_init (struct sandbox_tree *t);
 /* Open the rootfs (it must be an existing directory). */
 int sandbox_tree_open (struct sandbox_tree *t, const char *rootfs, struct hoist_error **err) HOIST_WUR;
