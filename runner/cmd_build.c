@@ -503,6 +503,9 @@ build_plan (const struct build_flags *f, struct build_run *r)
   struct hoist_error *err = NULL;
   struct builder_plan_opts opts = { .build_args = f->build_args, .target = f->target, .platform = f->platform };
 
+  /* Before any return: the cleanup releases it. */
+  hoist_buf_init (&text, BUILDER_DOCKERFILE_MAX);
+
   /* Several platforms: each is planned when it is built; this plan (of
    * the first) checks the Dockerfile before anything runs. */
   if (f->platform != NULL && strchr (f->platform, ',') != NULL)
