@@ -550,23 +550,6 @@ format_record (struct hoist_buf *rec, const struct builder_context_entry *e, con
   return 0;
 }
 
-static int
-write_all (int fd, const char *p, size_t n)
-{
-  while (n > 0)
-    {
-      ssize_t w = write (fd, p, n);
-
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w < 0)
-        return -1;
-      p += w;
-      n -= (size_t) w;
-    }
-  return 0;
-}
-
 /* Write TEXT to a temp file beside PATH and rename it over PATH.  No
  * fsync: a file torn by a crash fails its checksum and is ignored. */
 static int
@@ -578,7 +561,7 @@ write_atomic (const char *path, const struct hoist_buf *text, struct hoist_error
 
   if (fd < 0)
     return hoist_error_set (err, errno, "cannot create a temp file for '%s'", path);
-  ret = write_all (fd, text->data, text->len);
+  ret = hoist_write_all (fd, text->data, text->len);
   e = errno;
   if (close (fd) < 0 && ret == 0)
     {

@@ -40,18 +40,8 @@ struct builder_blob_ingest
 int
 oci_write_all (int fd, const void *p, size_t n, struct hoist_error **err)
 {
-  const char *c = p;
-
-  while (n > 0)
-    {
-      ssize_t w = write (fd, c, n);
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w < 0)
-        return hoist_error_set (err, errno, "cannot write");
-      c += w;
-      n -= (size_t) w;
-    }
+  if (hoist_write_all (fd, p, n) < 0)
+    return hoist_error_set (err, errno, "cannot write");
   return 0;
 }
 

@@ -277,6 +277,20 @@ void hoist_logv (enum hoist_log_level level, const char *fmt, va_list ap) HOIST_
 void hoist_log_shutdown (void);
 
 /* ---------------------------------------------------------------------
+ * Writing files whole (file.c)
+ * ------------------------------------------------------------------- */
+
+/* Write all N bytes of P to FD, retrying short writes and EINTR.
+ * Returns 0, or -1 with errno set. */
+int hoist_write_all (int fd, const void *p, size_t n) HOIST_WUR;
+
+/* Replace PATH with LEN bytes of DATA: a temporary file beside it with
+ * MODE, synced, renamed over PATH.  On failure PATH is as it was and the
+ * temporary file is gone. */
+int hoist_replace_file (const char *path, const void *data, size_t len, mode_t mode,
+                        struct hoist_error **err) HOIST_WUR;
+
+/* ---------------------------------------------------------------------
  * Spawning processes: argv and env vectors, never a shell.
  * ------------------------------------------------------------------- */
 

@@ -118,21 +118,13 @@ format_timestamp (char *out, size_t size)
     out[0] = '\0';
 }
 
-/* Logging must not fail its caller, so errors other than EINTR and short
- * writes just drop the rest of the line. */
+/* Logging must not fail its caller: a line that cannot be written is
+ * dropped. */
 static void
 write_all (int fd, const char *p, size_t n)
 {
-  while (n > 0)
-    {
-      ssize_t w = write (fd, p, n);
-      if (w < 0 && errno == EINTR)
-        continue;
-      if (w <= 0)
-        return;
-      p += w;
-      n -= (size_t) w;
-    }
+  if (hoist_write_all (fd, p, n) < 0)
+    return;
 }
 
 /* Called with log_lock held.  The masker's sink appends to log_line, and

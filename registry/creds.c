@@ -415,21 +415,6 @@ registry_config_dump (const json_t *config)
  * Credential helpers
  * ------------------------------------------------------------------- */
 
-static int
-write_all (int fd, const char *p, size_t n)
-{
-  while (n > 0)
-    {
-      ssize_t w = write (fd, p, n);
-
-      if (w < 0 && errno != EINTR)
-        return -1;
-      p += w > 0 ? w : 0;
-      n -= w > 0 ? (size_t) w : 0;
-    }
-  return 0;
-}
-
 /* A pipe's read end that yields TEXT then EOF. */
 static int
 stdin_with (const char *text, int *out, struct hoist_error **err)
@@ -438,7 +423,7 @@ stdin_with (const char *text, int *out, struct hoist_error **err)
 
   if (pipe2 (fds, O_CLOEXEC) < 0)
     return hoist_error_set (err, errno, "cannot make a pipe");
-  e = write_all (fds[1], text, strlen (text)) < 0 ? errno : 0;
+  e = hoist_write_all (fds[1], text, strlen (text)) < 0 ? errno : 0;
   close (fds[1]);
   *out = fds[0];
   return e != 0 ? hoist_error_set (err, e, "cannot write to a pipe") : 0;
@@ -709,25 +694,6 @@ registry_creds_release (struct registry_creds *c)
  * Writing config.json
  * ------------------------------------------------------------------- */
 
-/* Replace TARGET with TEXT: a temp file (mode 0600) in its directory,
- * synced, renamed over it. */
-static int
-replace_file (const char *target, const char *text, struct hoist_error **err)
-{
-  cleanup_free char *tmp = hoist_xasprintf ("%s.tmp-XXXXXX", target);
-  cleanup_close int fd = mkostemp (tmp, O_CLOEXEC);
-  int e;
-
-  if (fd < 0)
-    return hoist_error_set (err, errno, "cannot create a file next to '%s'", target);
-  if (fchmod (fd, 0600) == 0 && write_all (fd, text, strlen (text)) == 0 && fsync (fd) == 0
-      && rename (tmp, target) == 0)
-    return 0;
-  e = errno;
-  unlink (tmp);
-  return hoist_error_set (err, e, "cannot write '%s'", target);
-}
-
 /* Where config.json is and what it holds: *PATH (the file a symlink
  * names: docker writes through one) and *CONFIG, an empty object when
  * the file is missing.  CREATE: make its directory (0700) if missing. */
@@ -776,7 +742,7 @@ registry_creds_store (const char *host, const char *user, const char *password, 
       || registry_config_set_auth (config, host, user, password, err) < 0)
     return -1;
   text = registry_config_dump (config);
-  ret = replace_file (path, text, err);
+  ret = hoist_replace_file (path, text, strlen (text), 0600, err);
   explicit_bzero (text, strlen (text));
   return ret;
 }
@@ -793,5 +759,5 @@ registry_creds_erase (const char *host, struct hoist_error **err)
   if (registry_config_erase_auth (config, host) == 0)
     return 0;
   text = registry_config_dump (config);
-  return replace_file (path, text, err) < 0 ? -1 : 1;
+  return hoist_replace_file (path, text, strlen (text), 0600, err) < 0 ? -1 : 1;
 }

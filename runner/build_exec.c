@@ -333,7 +333,7 @@ sign_pushed (struct build_run *r, const struct builder_sign_key *key, const stru
 static int
 build_push (const struct build_flags *f, struct build_run *r, const struct builder_descriptor *image,
             const struct builder_descriptor *refs, size_t n_refs, const struct builder_sign_key *key,
-            char *const *bases, bool quiet)
+            char *const *bases, bool quiet, struct builder_push_result *sum)
 {
   struct runner_transfer live = { 0 };
   struct builder_push_opts o = { .registry = f->registry, .quiet = quiet, .mount_from = bases };
@@ -358,7 +358,51 @@ build_push (const struct build_flags *f, struct build_run *r, const struct build
         }
       if (n_refs > 0 && !quiet)
         hoist_log_print ("pushed %zu referrers in %zu requests", n_refs, res.round_trips);
+      sum->bytes_pushed += res.bytes_pushed;
+      sum->blobs_pushed += res.blobs_pushed;
     }
+  return 0;
+}
+
+/* --iidfile and --metadata-file: what was built (and pushed), for the
+ * program that ran the build (hoist serve's worker reads them). */
+static int
+write_result (const struct build_flags *f, const struct build_run *r, const struct builder_descriptor *root,
+              const struct builder_push_result *sum)
+{
+  struct hoist_error *err = NULL;
+  cleanup_free char *names = NULL;
+  char *text;
+  json_t *o;
+  int ret = 0;
+
+  if (f->iidfile != NULL)
+    {
+      cleanup_free char *line = hoist_xasprintf ("%s", root->digest);
+      ret = hoist_replace_file (f->iidfile, line, strlen (line), 0644, &err);
+    }
+  if (ret == 0 && f->metadata_file != NULL)
+    {
+      for (size_t i = 0; r->tags != NULL && r->tags[i] != NULL; i++)
+        {
+          char *more = hoist_xasprintf ("%s%s%s", names ? names : "", i == 0 ? "" : ",", r->tags[i]);
+          free (names);
+          names = more;
+        }
+      o = json_pack ("{s:s, s:{s:s, s:s, s:I}, s:s, s:b, s:I, s:I}", "containerimage.digest", root->digest,
+                     "containerimage.descriptor", "mediaType", root->media_type, "digest", root->digest, "size",
+                     (json_int_t) root->size, "image.name", names ? names : "", "hoist.pushed", f->push,
+                     "hoist.bytes_pushed", (json_int_t) sum->bytes_pushed, "hoist.blobs_pushed",
+                     (json_int_t) sum->blobs_pushed);
+      text = o != NULL ? json_dumps (o, JSON_INDENT (2) | JSON_SORT_KEYS) : NULL;
+      if (text == NULL)
+        abort ();
+      ret = hoist_replace_file (f->metadata_file, text, strlen (text), 0644, &err);
+      free (text);
+      json_decref (o);
+    }
+  if (ret < 0)
+    return runner_fail_error (err);
   return 0;
 }
 
@@ -408,6 +452,7 @@ runner_build_execute (const struct build_flags *f, struct build_run *r)
   struct builder_attest_result att = { 0 };
   struct builder_sign_key *key = NULL;
   struct builder_descriptor root;
+  struct builder_push_result pushed = { 0 };
   enum builder_provenance_mode mode;
   enum builder_sbom_format sbom = BUILDER_SBOM_NONE;
   struct hoist_error *err = NULL;
@@ -448,8 +493,11 @@ runner_build_execute (const struct build_flags *f, struct build_run *r)
   for (size_t i = 0; i < n; i++)
     for (size_t b = 0; v[i].res.bases != NULL && v[i].res.bases[b] != NULL; b++)
       hoist_strv_push (&bases, v[i].res.bases[b]);
-  if (code == 0 && f->push && build_push (f, r, &root, att.referrers, att.n_referrers, key, bases, po.quiet) < 0)
+  if (code == 0 && f->push
+      && build_push (f, r, &root, att.referrers, att.n_referrers, key, bases, po.quiet, &pushed) < 0)
     code = HOIST_EXIT_FAILURE;
+  if (code == 0)
+    code = write_result (f, r, &root, &pushed);
   for (size_t i = 0; i < n; i++)
     {
       builder_build_result_release (&v[i].res);

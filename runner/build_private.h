@@ -26,10 +26,12 @@ struct build_flags
   const char *compression;
   const char *level;
   const char *threads;
-  const char *provenance;  /* --provenance: true, false, mode=min, mode=max */
-  const char *sbom;        /* --sbom: true, false */
-  const char *sbom_format; /* --sbom-format: spdx, cyclonedx */
-  const char *sign_key;    /* --sign-key: sign what --push pushes */
+  const char *provenance;    /* --provenance: true, false, mode=min, mode=max */
+  const char *sbom;          /* --sbom: true, false */
+  const char *sbom_format;   /* --sbom-format: spdx, cyclonedx */
+  const char *sign_key;      /* --sign-key: sign what --push pushes */
+  const char *iidfile;       /* --iidfile: the image digest goes there */
+  const char *metadata_file; /* --metadata-file: the result as JSON */
   bool no_cache;
   bool push;
   struct registry_opts registry;

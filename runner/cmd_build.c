@@ -44,6 +44,8 @@ build_usage (FILE *out)
                 "      --sbom-format FORMAT     spdx (default) or cyclonedx\n"
                 "      --sign-key FILE          sign the pushed image (cosign's format; ECDSA P-256 PEM,\n"
                 "                               passphrase in HOIST_SIGN_PASSWORD or COSIGN_PASSWORD)\n"
+                "      --iidfile FILE           write the image digest to FILE\n"
+                "      --metadata-file FILE     write the build's result as JSON to FILE (as buildx does)\n"
                 "      --isolation MODE         RUN isolation: auto (default), userns or chroot\n"
                 "      --compression ALGO       layer compression: gzip (default), zstd or none\n"
                 "      --compression-level N    gzip 1-9 (default 6), zstd 1-19 (default 3)\n"
@@ -55,7 +57,7 @@ build_usage (FILE *out)
                 "~/.local/share/hoist/store), tagged with -t; 'hoist images' lists it.  With -o it\n"
                 "is written there instead, named with -t.  SOURCE_DATE_EPOCH sets every time in\n"
                 "the image; HOIST_SOURCE and HOIST_REVISION set the org.opencontainers.image.source\n"
-                "and .revision labels.  Not built yet: RUN steps, registry bases (exit 3).\n");
+                "and .revision labels.\n");
 }
 
 static void
@@ -123,6 +125,8 @@ build_flags_parse (struct build_flags *f, int argc, char **argv, int *exit_code)
     { "sbom", required_argument, NULL, 'B' },
     { "sbom-format", required_argument, NULL, 'F' },
     { "sign-key", required_argument, NULL, 'K' },
+    { "iidfile", required_argument, NULL, 'D' },
+    { "metadata-file", required_argument, NULL, 'M' },
     { "isolation", required_argument, NULL, 'I' },
     { "compression", required_argument, NULL, 'C' },
     { "compression-level", required_argument, NULL, 'L' },
@@ -195,6 +199,12 @@ build_flags_parse (struct build_flags *f, int argc, char **argv, int *exit_code)
         break;
       case 'B':
         f->sbom = optarg;
+        break;
+      case 'D':
+        f->iidfile = optarg;
+        break;
+      case 'M':
+        f->metadata_file = optarg;
         break;
       case 'F':
         f->sbom_format = optarg;

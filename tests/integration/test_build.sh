@@ -104,6 +104,12 @@ expect_in "$tmp/basic.err" "#1 [internal] load build definition from Dockerfile"
 expect_in "$tmp/basic.err" "[3/6] COPY app/ ./" "progress numbers the steps as BuildKit"
 expect_in "$tmp/basic.err" "DONE" "progress says DONE"
 validate "$tmp/out" basic
+build basic-result 0 -t basic -q --iidfile "$tmp/iid" --metadata-file "$tmp/meta.json" \
+  -o "type=oci,dest=$tmp/out2" "$tmp/basic"
+expect_eq "$(cat "$tmp/iid")" "$(skopeo inspect --raw "oci:$tmp/out2:basic:latest" | sha256sum | sed 's/^/sha256:/; s/ .*//')" \
+  "--iidfile holds the digest of the image written"
+expect_eq "$(json "$tmp/meta.json" "d['containerimage.digest'], d['image.name'], d['hoist.pushed']")" \
+  "$(cat "$tmp/iid") basic:latest False" "--metadata-file: digest, names, pushed as buildx writes them"
 unpack "$tmp/out" basic:latest "$tmp/bundle"
 got=$(tree "$tmp/bundle/rootfs")
 expect_eq "$got" "$(cat "$data/basic/expected.tree")" "unpacked tree: paths, types, modes, symlink targets"
