@@ -522,7 +522,7 @@ build_teardown (struct build *b)
   builder_ignore_free (b->ignore);
   build_cache_free (b->cache);
   if (b->tmp_dir != NULL)
-    (void) build_rmtree_at (AT_FDCWD, b->tmp_dir, NULL);
+    (void) hoist_rmtree_at (AT_FDCWD, b->tmp_dir, NULL);
   free (b->tmp_dir);
   free (b->os);
   free (b->arch);

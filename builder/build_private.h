@@ -128,10 +128,6 @@ const char *build_layer_name_clean (const char *raw, char **out);
  * the fd, or -1 with errno (ENOSYS on an older kernel). */
 int build_openat2 (int dirfd, const char *path, int flags, mode_t mode, uint64_t resolve) HOIST_WUR;
 
-/* Remove NAME (relative to DIRFD) and everything below it, never
- * following a symlink.  Missing is success. */
-int build_rmtree_at (int dirfd, const char *name, struct hoist_error **err);
-
 /* What build_prune_at does with an entry. */
 enum build_prune
 {
@@ -141,7 +137,7 @@ enum build_prune
 };
 typedef enum build_prune (*build_prune_fn) (const struct stat *st, void *data);
 /* Ask DECIDE about every entry of the directory DIRFD (never following a
- * symlink): remove (with build_rmtree_at), keep, or keep and do the same
+ * symlink): remove (with hoist_rmtree_at), keep, or keep and do the same
  * inside. */
 int build_prune_at (int dirfd, build_prune_fn decide, void *data, struct hoist_error **err) HOIST_WUR;
 

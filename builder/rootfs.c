@@ -115,84 +115,14 @@ build_ino_set_release (struct build_ino_set *s)
   memset (s, 0, sizeof *s);
 }
 
-/* ---- Removing trees --------------------------------------------------------- */
-
-/* The names in directory DIRFD (any fd of it, O_PATH too), but "." and
- * "..", read whole before anything is removed.  -1 with errno. */
-static int
-dir_names (int dirfd, char ***out)
-{
-  int fd = openat (dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  DIR *d = fd >= 0 ? fdopendir (fd) : NULL;
-  struct dirent *de;
-  int e = 0;
-
-  *out = NULL;
-  if (d == NULL)
-    {
-      e = errno;
-      if (fd >= 0)
-        close (fd);
-      errno = e;
-      return -1;
-    }
-  while ((errno = 0, de = readdir (d)) != NULL)
-    if (strcmp (de->d_name, ".") != 0 && strcmp (de->d_name, "..") != 0)
-      hoist_strv_push (out, de->d_name);
-  e = errno;
-  closedir (d);
-  if (e != 0)
-    {
-      hoist_strv_free (*out);
-      *out = NULL;
-      errno = e;
-      return -1;
-    }
-  return 0;
-}
-
-int
-build_rmtree_at (int dirfd, const char *name, struct hoist_error **err)
-{
-  cleanup_strv char **names = NULL;
-  cleanup_close int fd = -1;
-  struct stat st;
-
-  if (fstatat (dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-    return errno == ENOENT ? 0 : hoist_error_set (err, errno, "cannot remove '%s'", name);
-  if (!S_ISDIR (st.st_mode))
-    {
-      if (unlinkat (dirfd, name, 0) < 0 && errno != ENOENT)
-        return hoist_error_set (err, errno, "cannot remove '%s'", name);
-      return 0;
-    }
-  fd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  /* A directory its owner may not read or write cannot be emptied until
-   * it is opened up (root needs no such thing).  NAME was a directory a
-   * moment ago, and nothing else writes here, so fchmodat, which follows
-   * a symlink, meets that directory. */
-  if (fd < 0 && errno == EACCES && fchmodat (dirfd, name, 0700, 0) == 0)
-    fd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    return hoist_error_set (err, errno, "cannot open '%s'", name);
-  if ((st.st_mode & 0700) != 0700)
-    (void) fchmod (fd, (st.st_mode & 07777) | 0700);
-  if (dir_names (fd, &names) < 0)
-    return hoist_error_set (err, errno, "cannot read '%s'", name);
-  for (size_t i = 0; names != NULL && names[i] != NULL; i++)
-    if (build_rmtree_at (fd, names[i], err) < 0)
-      return hoist_error_wrap (err, "cannot remove '%s'", name);
-  if (unlinkat (dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-    return hoist_error_set (err, errno, "cannot remove '%s'", name);
-  return 0;
-}
+/* ---- Pruning trees ---------------------------------------------------------- */
 
 int
 build_prune_at (int dirfd, build_prune_fn decide, void *data, struct hoist_error **err)
 {
   cleanup_strv char **names = NULL;
 
-  if (dir_names (dirfd, &names) < 0)
+  if (hoist_dir_names (dirfd, &names) < 0)
     return hoist_error_set (err, errno, "cannot read a directory");
   for (size_t i = 0; names != NULL && names[i] != NULL; i++)
     {
@@ -208,7 +138,7 @@ build_prune_at (int dirfd, build_prune_fn decide, void *data, struct hoist_error
       switch (decide (&st, data))
         {
         case BUILD_PRUNE_REMOVE:
-          if (build_rmtree_at (dirfd, names[i], err) < 0)
+          if (hoist_rmtree_at (dirfd, names[i], err) < 0)
             return -1;
           continue;
         case BUILD_PRUNE_KEEP:
@@ -358,7 +288,7 @@ build_rootfs_free (struct build_rootfs *r)
     return;
   close (r->dirfd);
   /* Best effort: the build's temp directory goes as a whole after. */
-  (void) build_rmtree_at (AT_FDCWD, r->path, NULL);
+  (void) hoist_rmtree_at (AT_FDCWD, r->path, NULL);
   free (r->path);
   free (r);
 }

@@ -270,7 +270,7 @@ make_way (struct writer *w, int parentfd, const char *name, const char *q, struc
   if (fstatat (parentfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
     return errno == ENOENT ? 0 : fail (w, errno, "cannot inspect", q, err);
   if (S_ISDIR (st.st_mode))
-    return build_rmtree_at (parentfd, name, err) < 0 ? hoist_error_wrap (err, "layer '%s'", w->layer) : 0;
+    return hoist_rmtree_at (parentfd, name, err) < 0 ? hoist_error_wrap (err, "layer '%s'", w->layer) : 0;
   if (unlinkat (parentfd, name, 0) < 0 && errno != ENOENT)
     return fail (w, errno, "cannot replace", q, err);
   return 0;
@@ -585,7 +585,7 @@ write_whiteout (struct writer *w, const char *dir, const char *name, const char 
   if (pfd < 0 || fstatat (pfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
     return pfd < 0 || errno == ENOENT ? 0 : fail (w, errno, "cannot inspect whiteout", q, err);
   if (!mine (w, &st))
-    return build_rmtree_at (pfd, name, err) < 0 ? hoist_error_wrap (err, "layer '%s'", w->layer) : 0;
+    return hoist_rmtree_at (pfd, name, err) < 0 ? hoist_error_wrap (err, "layer '%s'", w->layer) : 0;
   if (!S_ISDIR (st.st_mode))
     return 0; /* this layer's own file */
   fd = build_openat2 (pfd, name, O_PATH | O_DIRECTORY | O_NOFOLLOW, 0, RESOLVE_NAME);

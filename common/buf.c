@@ -96,18 +96,26 @@ hoist_buf_addch (struct hoist_buf *b, char c, struct hoist_error **err)
 }
 
 int
-hoist_buf_addf (struct hoist_buf *b, struct hoist_error **err, const char *fmt, ...)
+hoist_buf_vaddf (struct hoist_buf *b, struct hoist_error **err, const char *fmt, va_list ap)
 {
-  va_list ap;
   cleanup_free char *s = NULL;
-  int n;
+  int n = vasprintf (&s, fmt, ap);
 
-  va_start (ap, fmt);
-  n = vasprintf (&s, fmt, ap);
-  va_end (ap);
   if (n < 0)
     abort ();
   return hoist_buf_add (b, s, (size_t) n, err);
+}
+
+int
+hoist_buf_addf (struct hoist_buf *b, struct hoist_error **err, const char *fmt, ...)
+{
+  va_list ap;
+  int ret;
+
+  va_start (ap, fmt);
+  ret = hoist_buf_vaddf (b, err, fmt, ap);
+  va_end (ap);
+  return ret;
 }
 
 char *

@@ -139,6 +139,8 @@ int hoist_buf_add (struct hoist_buf *b, const void *p, size_t n, struct hoist_er
 int hoist_buf_addstr (struct hoist_buf *b, const char *s, struct hoist_error **err) HOIST_WUR;
 int hoist_buf_addch (struct hoist_buf *b, char c, struct hoist_error **err) HOIST_WUR;
 int hoist_buf_addf (struct hoist_buf *b, struct hoist_error **err, const char *fmt, ...) HOIST_PRINTF (3, 4) HOIST_WUR;
+int hoist_buf_vaddf (struct hoist_buf *b, struct hoist_error **err, const char *fmt, va_list ap)
+    HOIST_PRINTF (3, 0) HOIST_WUR;
 /* Give the storage to the caller (free() it); *LEN gets the length when
  * LEN is not NULL.  The buffer is re-initialised. */
 char *hoist_buf_detach (struct hoist_buf *b, size_t *len);
@@ -289,6 +291,16 @@ int hoist_write_all (int fd, const void *p, size_t n) HOIST_WUR;
  * temporary file is gone. */
 int hoist_replace_file (const char *path, const void *data, size_t len, mode_t mode,
                         struct hoist_error **err) HOIST_WUR;
+
+/* The names in directory DIRFD (any fd of it, O_PATH too) but "." and
+ * "..", read whole (so removing them afterwards is safe) into *OUT (a
+ * string vector, NULL when empty).  Returns 0, or -1 with errno. */
+int hoist_dir_names (int dirfd, char ***out) HOIST_WUR;
+
+/* Remove NAME below DIRFD and everything under it, never following a
+ * symlink; directories the owner cannot read or write are opened up
+ * first.  A missing NAME is not an error. */
+int hoist_rmtree_at (int dirfd, const char *name, struct hoist_error **err);
 
 /* ---------------------------------------------------------------------
  * Spawning processes: argv and env vectors, never a shell.

@@ -146,7 +146,7 @@ LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 
   build_rootfs_free (r);
   check (count_entries (outer, NULL) == 2);
-  check (build_rmtree_at (AT_FDCWD, tmpl, NULL) == 0);
+  check (hoist_rmtree_at (AT_FDCWD, tmpl, NULL) == 0);
   free (inner);
   free (sentdir);
   free (sentinel);

@@ -258,7 +258,7 @@ teardown (void **state)
   close (F->rootfd);
   build_rootfs_free (F->r);
   builder_store_free (F->store);
-  if (build_rmtree_at (AT_FDCWD, F->base, &err) < 0)
+  if (hoist_rmtree_at (AT_FDCWD, F->base, &err) < 0)
     fail_msg ("%s", err->msg);
   free (F->base);
   free (F);
