@@ -118,6 +118,15 @@ hoist_buf_addf (struct hoist_buf *b, struct hoist_error **err, const char *fmt, 
   return ret;
 }
 
+void
+hoist_buf_rtrim (struct hoist_buf *b)
+{
+  while (b->len > 0 && strchr (" \t\r\n", b->data[b->len - 1]) != NULL)
+    b->len--;
+  if (b->alloc != 0)
+    b->data[b->len] = '\0';
+}
+
 char *
 hoist_buf_detach (struct hoist_buf *b, size_t *len)
 {

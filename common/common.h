@@ -144,6 +144,9 @@ int hoist_buf_vaddf (struct hoist_buf *b, struct hoist_error **err, const char *
 /* Give the storage to the caller (free() it); *LEN gets the length when
  * LEN is not NULL.  The buffer is re-initialised. */
 char *hoist_buf_detach (struct hoist_buf *b, size_t *len);
+/* Drop trailing spaces, tabs, CRs and LFs (a secret or token file's
+ * final newline). */
+void hoist_buf_rtrim (struct hoist_buf *b);
 /* Read all of FD into B (appending), honouring B's limit. */
 int hoist_buf_read_fd (struct hoist_buf *b, int fd, struct hoist_error **err) HOIST_WUR;
 /* Read the file at PATH into B. */
@@ -291,6 +294,18 @@ int hoist_write_all (int fd, const void *p, size_t n) HOIST_WUR;
  * temporary file is gone. */
 int hoist_replace_file (const char *path, const void *data, size_t len, mode_t mode,
                         struct hoist_error **err) HOIST_WUR;
+
+/* The largest secret or token file read. */
+#define HOIST_SECRET_MAX 4096
+
+/* Read PATH whole (at most LIMIT bytes) as a one-line secret or token:
+ * trailing whitespace dropped, empty refused (naming WHAT, "the webhook
+ * secret").  *OUT is the caller's (wipe it with explicit_bzero). */
+int hoist_read_secret_file (const char *path, size_t limit, const char *what, char **out, size_t *len,
+                            struct hoist_error **err) HOIST_WUR;
+
+/* Milliseconds since the epoch (CLOCK_REALTIME). */
+int64_t hoist_now_ms (void);
 
 /* The names in directory DIRFD (any fd of it, O_PATH too) but "." and
  * "..", read whole (so removing them afterwards is safe) into *OUT (a

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -113,4 +114,29 @@ hoist_rmtree_at (int dirfd, const char *name, struct hoist_error **err)
   if (unlinkat (dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
     return hoist_error_set (err, errno, "cannot remove '%s'", name);
   return 0;
+}
+
+int
+hoist_read_secret_file (const char *path, size_t limit, const char *what, char **out, size_t *len,
+                        struct hoist_error **err)
+{
+  cleanup_buf struct hoist_buf b;
+
+  hoist_buf_init (&b, limit);
+  if (hoist_buf_read_file (&b, path, err) < 0)
+    return hoist_error_wrap (err, "cannot read %s", what);
+  hoist_buf_rtrim (&b);
+  if (b.len == 0)
+    return hoist_error_set (err, 0, "%s file '%s' is empty", what, path);
+  *out = hoist_buf_detach (&b, len);
+  return 0;
+}
+
+int64_t
+hoist_now_ms (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_REALTIME, &ts);
+  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

@@ -8,14 +8,18 @@
 #include "runner/runner.h"
 
 static const struct runner_command commands[] = {
+  { "bump", "set an image's tag in a kustomization or YAML file, keeping its formatting", runner_cmd_bump },
   { "build", "build an image from a Dockerfile and a context", runner_cmd_build },
   { "images", "list the images in hoist's store", runner_cmd_images },
   { "inspect", "show an image of a registry as JSON", runner_cmd_inspect },
+  { "job", "show a job of hoist serve's store (JSON, or --log)", runner_cmd_job },
+  { "jobs", "list the jobs of hoist serve's store", runner_cmd_jobs },
   { "login", "store registry credentials in docker's config.json", runner_cmd_login },
   { "logout", "remove registry credentials from docker's config.json", runner_cmd_logout },
   { "parse", "print the build plan of a Dockerfile as JSON", runner_cmd_parse },
   { "pull", "pull an image from a registry into hoist's store", runner_cmd_pull },
   { "push", "push an image to a registry", runner_cmd_push },
+  { "serve", "run the webhook server: build, push and bump on every push", runner_cmd_serve },
   { "verify", "check an image's signature with a public key", runner_cmd_verify },
   { "version", "print version, git commit and build date", runner_cmd_version },
 };
@@ -60,6 +64,9 @@ main (int argc, char **argv)
 {
   int ret;
 
+  ret = runner_askpass (argc, argv);
+  if (ret >= 0)
+    return ret;
   setup_logging ();
   if (argc < 2)
     {

@@ -35,13 +35,13 @@ struct runner_deploy
 /* One image a repository builds. */
 struct runner_image
 {
-  char *name;       /* repository to push to: "localhost:5000/org/api" (no tag) */
-  char *context;    /* directory in the repository; default "." */
-  char *dockerfile; /* path in the repository; default CONTEXT/Dockerfile */
-  char *target;     /* stage, or NULL */
-  char **paths;     /* GitHub path filters, in order; default { "CONTEXT/**" } */
-  char **tags;      /* tag templates; default { "{sha}" } */
-  char **platforms; /* "linux/amd64"...; NULL: the host's */
+  char *name;        /* repository to push to: "localhost:5000/org/api" (no tag) */
+  char *context;     /* directory in the repository; default "." */
+  char *dockerfile;  /* path in the repository; default CONTEXT/Dockerfile */
+  char *target;      /* stage, or NULL */
+  char **paths;      /* GitHub path filters, in order; default: all of CONTEXT */
+  char **tags;       /* tag templates; default { "{sha}" } */
+  char **platforms;  /* "linux/amd64"...; NULL: the host's */
   char **build_args; /* "KEY=VALUE" */
   struct runner_deploy *deploy;
   size_t n_deploy;
@@ -64,18 +64,18 @@ struct runner_repo
 
 struct runner_config
 {
-  char *listen;         /* "127.0.0.1:8080" (default), "[::1]:9000", ":8080" */
-  char *state_dir;      /* queue, mirrors, logs; default /var/lib/hoist */
-  char *secret_file;    /* webhook secret (required) */
-  char *token_file;     /* GitHub token for git and statuses, or NULL */
-  char *git_name;       /* bump commits' author and committer; default "hoist" */
-  char *git_email;      /* default "hoist@localhost" */
-  char *status_api;     /* default "https://api.github.com"; "" turns statuses off */
-  char *public_url;     /* base of target_url links, or NULL */
-  char *commit_message; /* default "chore: update {image} image to {tag} [skip ci]" */
-  unsigned concurrency; /* jobs at once; default 1 */
+  char *listen;          /* "127.0.0.1:8080" (default), "[::1]:9000", ":8080" */
+  char *state_dir;       /* queue, mirrors, logs; default /var/lib/hoist */
+  char *secret_file;     /* webhook secret (required) */
+  char *token_file;      /* GitHub token for git and statuses, or NULL */
+  char *git_name;        /* bump commits' author and committer; default "hoist" */
+  char *git_email;       /* default "hoist@localhost" */
+  char *status_api;      /* default "https://api.github.com"; "" turns statuses off */
+  char *public_url;      /* base of target_url links, or NULL */
+  char *commit_message;  /* default "chore: update {image} image to {tag} [skip ci]" */
+  unsigned concurrency;  /* jobs at once; default 1 */
   unsigned bump_retries; /* pushes tried per bump; default 5 */
-  unsigned job_timeout; /* seconds; default 3600 */
+  unsigned job_timeout;  /* seconds; default 3600 */
   struct runner_repo *repos;
   size_t n_repos;
 };

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "common/common.h"
 
 enum runner_job_state
@@ -38,21 +40,28 @@ struct runner_job
   char *after;    /* 40 hex */
   bool created;   /* new branch or tag */
   bool forced;
-  char *files;    /* JSON array of the payload's changed paths, NULL when unknown */
-  int attempts;   /* times it was claimed */
+  char *files;                                /* JSON array of the payload's changed paths, NULL when unknown */
+  int attempts;                               /* times it was claimed */
   int64_t queued_at, started_at, finished_at; /* ms since the epoch, 0 unset */
-  char *result;   /* one line: what happened, or why it failed */
-  char *outputs;  /* JSON written by the worker (images, digests, bump commit), or NULL */
-  char *log_path; /* the job's log file, or NULL before it started */
+  char *result;                               /* one line: what happened, or why it failed */
+  char *outputs;                              /* JSON written by the worker (images, digests, bump commit), or NULL */
+  char *log_path;                             /* the job's log file, or NULL before it started */
 };
 
 void runner_job_release (struct runner_job *job);
+
+/* JOB as a JSON object (a new reference): every field, files and outputs
+ * as JSON values (not strings), times in ms and as RFC 3339. */
+json_t *runner_job_to_json (const struct runner_job *job);
 
 struct runner_queue;
 
 /* Open (creating) STATE_DIR/hoist.db: WAL, synchronous=FULL, the schema
  * made or checked.  Returns 0 or negative with *ERR. */
 int runner_queue_open (const char *state_dir, struct runner_queue **q, struct hoist_error **err) HOIST_WUR;
+/* Open an existing store only (for `hoist jobs`): none in STATE_DIR is an
+ * error that says so. */
+int runner_queue_open_existing (const char *state_dir, struct runner_queue **q, struct hoist_error **err) HOIST_WUR;
 void runner_queue_close (struct runner_queue *q);
 
 /* Remember DELIVERY and, when JOB is not NULL, store JOB as queued (its
@@ -99,8 +108,8 @@ int runner_queue_counts (struct runner_queue *q, int64_t counts[RUNNER_JOB_STATE
 /* The commit whose image was last bumped into FILE of REPO on BRANCH for
  * IMAGE (so an older build never overwrites a newer tag): 1 with *SHA
  * (malloc'd), 0 when none, negative with *ERR.  _set records it. */
-int runner_queue_last_bump (struct runner_queue *q, const char *repo, const char *branch, const char *image,
-                            char **sha, struct hoist_error **err) HOIST_WUR;
+int runner_queue_last_bump (struct runner_queue *q, const char *repo, const char *branch, const char *image, char **sha,
+                            struct hoist_error **err) HOIST_WUR;
 int runner_queue_set_last_bump (struct runner_queue *q, const char *repo, const char *branch, const char *image,
                                 const char *sha, struct hoist_error **err) HOIST_WUR;
 

@@ -32,6 +32,15 @@ int runner_cmd_inspect (int argc, char **argv);
 int runner_cmd_login (int argc, char **argv);
 int runner_cmd_logout (int argc, char **argv);
 int runner_cmd_verify (int argc, char **argv);
+int runner_cmd_serve (int argc, char **argv);
+int runner_cmd_jobs (int argc, char **argv);
+int runner_cmd_job (int argc, char **argv);
+int runner_cmd_bump (int argc, char **argv);
+
+/* When hoist runs as git's GIT_ASKPASS (HOIST_ASKPASS_TOKEN_FILE set and
+ * one "Username/Password for ..." argument), answer and return the exit
+ * code; otherwise -1. */
+int runner_askpass (int argc, char **argv);
 
 /* The registry flags push and build share (getopt codes above any char). */
 enum

@@ -37,7 +37,7 @@ expect_eq () {
 run "no arguments is a usage error" 2
 expect_in err "usage: hoist" "no arguments prints usage"
 run "--help" 0 --help
-for cmd in build parse version; do expect_in out "  $cmd " "--help lists '$cmd'"; done
+for cmd in build parse version serve bump jobs job; do expect_in out "  $cmd " "--help lists '$cmd'"; done
 expect_in out "2  usage error" "--help documents exit codes"
 run "unknown command" 2 frobnicate
 expect_eq err "hoist: error: unknown command 'frobnicate' (see 'hoist --help')" "unknown command message"
@@ -149,6 +149,60 @@ for dir in "$HOIST_TEST_DATA"/dockerfile/*/; do
   fi
 done
 if [ $cases -ge 150 ]; then ok "at least 150 Dockerfile cases ($cases)"; else not_ok "at least 150 Dockerfile cases" "found $cases"; fi
+
+# --- the runner's commands: serve, bump, jobs, job, and hoist as GIT_ASKPASS --
+run "serve without --config is a usage error" 2 serve
+expect_in err "--config FILE is required" "serve names the missing --config"
+run "serve --drain-timeout takes seconds" 2 serve --config x.yml --drain-timeout soon
+run "serve --check of the example" 0 serve --check --config "$HOIST_SRCDIR/deploy/hoist.yml"
+expect_in out "ok (1 repository, 2 images)" "deploy/hoist.yml is a valid configuration"
+python3 -c 'import sys, yaml; d = [x for x in yaml.safe_load_all(open(sys.argv[1])) if x["kind"] == "ConfigMap"][0]; print(d["data"]["hoist.yml"], end="")' \
+  "$HOIST_SRCDIR/deploy/kubernetes/hoist.yaml" >"$tmp/k8s-hoist.yml" 2>/dev/null
+if [ -s "$tmp/k8s-hoist.yml" ]; then
+  run "serve --check of the Kubernetes ConfigMap's hoist.yml" 0 serve --check --config "$tmp/k8s-hoist.yml"
+else
+  echo "# skip the Kubernetes ConfigMap check: python3-yaml is not installed"
+fi
+printf 'repositories: [\n' >"$tmp/bad.yml"
+run "serve --check of a broken file fails" 1 serve --check --config "$tmp/bad.yml"
+expect_in err "bad.yml:2: not valid YAML" "the error names the file and line"
+run "serve --check of a missing file" 1 serve --check --config "$tmp/missing.yml"
+expect_in err "cannot read the configuration" "a missing file is named"
+
+printf 'images:\n  - name: api   # the API\n    newTag: "1.0"\n' >"$tmp/kustomization.yaml"
+cp "$tmp/kustomization.yaml" "$tmp/k.orig"
+run "bump --dry-run" 0 bump --dry-run "$tmp/kustomization.yaml" api=:1.1
+expect_eq out 'images:
+  - name: api   # the API
+    newTag: "1.1"' "bump --dry-run prints the edited file"
+cmp -s "$tmp/kustomization.yaml" "$tmp/k.orig" && ok "bump --dry-run writes nothing" || not_ok "bump --dry-run writes nothing"
+run "bump edits in place" 0 bump "$tmp/kustomization.yaml" api=ghcr.io/acme/api:1.2
+expect_in kustomization.yaml '    newTag: "1.2"' "bump wrote the tag, quoted as before"
+expect_in kustomization.yaml '    newName: ghcr.io/acme/api' "bump added newName"
+run "bump again" 0 bump "$tmp/kustomization.yaml" api=ghcr.io/acme/api:1.2
+expect_in err "already up to date" "a second bump says it is up to date"
+printf 'image:\n  tag: old  # set by CI\n' >"$tmp/values.yaml"
+run "bump --key" 0 bump --key image.tag "$tmp/values.yaml" 2.0
+expect_eq values.yaml 'image:
+  tag: "2.0"  # set by CI' "bump --key quotes a tag YAML would read as a number"
+run "bump without a spec is a usage error" 2 bump "$tmp/values.yaml"
+run "bump with a bad spec" 1 bump "$tmp/kustomization.yaml" api=:-x
+expect_in err "is not a valid tag" "a bad tag is named"
+
+mkdir -p "$tmp/nostate"
+run "jobs without a store" 1 jobs --state-dir "$tmp/nostate"
+expect_in err "no job store in" "jobs says there is no store"
+test ! -e "$tmp/nostate/hoist.db" && ok "jobs creates no store" || not_ok "jobs creates no store"
+run "job without an ID is a usage error" 2 job --state-dir "$tmp/nostate"
+run "job with a bad ID is a usage error" 2 job --state-dir "$tmp/nostate" x1
+run "jobs --limit 0 is a usage error" 2 jobs --limit 0
+
+printf 'ghp_askpassToken\n' >"$tmp/token"
+out=$(HOIST_ASKPASS_TOKEN_FILE="$tmp/token" "$HOIST" "Username for 'https://github.com': ")
+expect_eq_str () { if [ "$1" = "$2" ]; then ok "$3"; else not_ok "$3" "wanted: $2" "got:    $1"; fi; }
+expect_eq_str "$out" "x-access-token" "as GIT_ASKPASS, hoist answers the user name GitHub takes for tokens"
+out=$(HOIST_ASKPASS_TOKEN_FILE="$tmp/token" "$HOIST" "Password for 'https://x-access-token@github.com': ")
+expect_eq_str "$out" "ghp_askpassToken" "... and the password from the token file"
 
 echo "$pass passed, $fail failed"
 [ $fail -eq 0 ]
