@@ -76,6 +76,7 @@ read_children (struct yreader *y, struct ynode *n, yaml_event_type_t end_type, u
     {
       yaml_event_t ev;
       struct ynode *kid = NULL;
+      int ret;
 
       if (!yaml_parser_parse (&y->parser, &ev))
         return parse_error (y);
@@ -88,10 +89,12 @@ read_children (struct yreader *y, struct ynode *n, yaml_event_type_t end_type, u
           yaml_event_delete (&ev);
           return 0;
         }
-      if (next_node (y, &ev, depth + 1, &kid) < 0)
-        return -1;
+      ret = next_node (y, &ev, depth + 1, &kid);
+      /* Kept even when it failed: the tree is freed whole. */
       n->kids = hoist_xreallocarray (n->kids, n->n + 1, sizeof *n->kids);
       n->kids[n->n++] = kid;
+      if (ret < 0)
+        return -1;
     }
 }
 
