@@ -128,10 +128,14 @@ newer_deployed (struct job_ctx *ctx, const struct job_image *r)
   return true;
 }
 
-/* One try: edits on a fresh copy of the branch, commit, push.  Returns 0
- * pushed (or nothing to push: *COMMIT NULL), 1 rejected, -1 failed. */
+/* One try: edits on a fresh copy of the branch, commit, push.  The first
+ * try of a branch push starts from the branch as the job fetched it a
+ * moment ago; if it moved since, the push is rejected and the next try
+ * fetches.  Returns 0 pushed (or nothing to push: *COMMIT NULL), 1
+ * rejected, -1 failed. */
 static int
-bump_once (struct job_ctx *ctx, const struct job_image *r, const char *dir, char **commit, struct hoist_error **err)
+bump_once (struct job_ctx *ctx, const struct job_image *r, const char *dir, bool fetch, char **commit,
+           struct hoist_error **err)
 {
   const struct runner_config *cfg = ctx->svc->cfg;
   cleanup_free char *ref = hoist_xasprintf ("refs/heads/%s", ctx->deploy_branch);
@@ -142,7 +146,7 @@ bump_once (struct job_ctx *ctx, const struct job_image *r, const char *dir, char
   int code;
 
   hoist_buf_init (&out, 64 * 1024);
-  if (job_git_fetch (&ctx->git, ref, NULL, err) < 0 || job_git_worktree (&ctx->git, dir, local, err) < 0)
+  if ((fetch && job_git_fetch (&ctx->git, ref, NULL, err) < 0) || job_git_worktree (&ctx->git, dir, local, err) < 0)
     return -1;
   for (size_t i = 0; i < r->img->n_deploy; i++)
     {
@@ -181,6 +185,8 @@ bump_once (struct job_ctx *ctx, const struct job_image *r, const char *dir, char
   if (job_git (&ctx->git, dir, &out, err, "rev-parse", "HEAD", NULL) != 0 || out.len < 40)
     return hoist_error_set (err, 0, "cannot read the bump commit's id");
   *commit = hoist_xstrndup (out.data, 40);
+  /* The branch moved (by this push): the next bump fetches it. */
+  ctx->branch_fetched = false;
   return 0;
 }
 
@@ -217,7 +223,7 @@ job_bump_image (struct job_ctx *ctx, const struct job_image *r, char **commit, s
           job_log_say (&ctx->log, "the push of the bump was rejected (the branch moved): fetching and redoing it");
           backoff (attempt);
         }
-      ret = bump_once (ctx, r, dir, commit, err);
+      ret = bump_once (ctx, r, dir, attempt > 0 || !ctx->branch_fetched, commit, err);
     }
   job_git_worktree_remove (&ctx->git, dir);
   if (ret == 1)

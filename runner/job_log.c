@@ -69,16 +69,18 @@ job_log_say (struct job_log *log, const char *fmt, ...)
 {
   cleanup_free char *msg = NULL;
   cleanup_free char *line = NULL;
+  struct timespec ts;
   struct tm tm;
-  time_t now = time (NULL);
   va_list ap;
 
   va_start (ap, fmt);
   if (vasprintf (&msg, fmt, ap) < 0)
     abort ();
   va_end (ap);
-  gmtime_r (&now, &tm);
-  line = hoist_xasprintf ("%02d:%02d:%02d hoist: %s\n", tm.tm_hour, tm.tm_min, tm.tm_sec, msg);
+  clock_gettime (CLOCK_REALTIME, &ts);
+  gmtime_r (&ts.tv_sec, &tm);
+  line = hoist_xasprintf ("%02d:%02d:%02d.%03ld hoist: %s\n", tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
+                          msg);
   log_write (log, line, strlen (line), true);
 }
 

@@ -112,6 +112,7 @@ struct job_ctx
   char *tag;           /* the pushed tag, or NULL */
   char *deploy_branch; /* where bumps go */
   int64_t commit_time;
+  bool branch_fetched; /* refs/hoist/heads/DEPLOY_BRANCH is as fetched by this job */
   unsigned timeout_ms; /* what is left of the job's time */
 };
 

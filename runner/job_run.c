@@ -143,6 +143,7 @@ checkout (struct job_ctx *ctx, bool *wanted, size_t *n, struct hoist_error **err
 
   pthread_mutex_lock (&ctx->svc->git_lock);
   ret = job_git_fetch (&ctx->git, ctx->job->ref, ctx->job->after, err);
+  ctx->branch_fetched = ret == 0 && ctx->branch != NULL && strcmp (ctx->branch, ctx->deploy_branch) == 0;
   if (ret == 0)
     *n = pick_images (ctx, wanted);
   if (ret == 0 && *n > 0)

@@ -90,12 +90,12 @@ job_status_post (const struct job_status *s, const char *state, const char *cont
   const char *why = NULL;
   long code;
 
+  hoist_buf_init (&reply, STATUS_REPLY_MAX);
   if (s->api == NULL || s->api[0] == '\0' || s->token == NULL)
     return;
   url = hoist_xasprintf ("%s%srepos/%s/statuses/%s", s->api, s->api[strlen (s->api) - 1] == '/' ? "" : "/", s->repo,
                          s->sha);
   body = status_body (s, state, context, description);
-  hoist_buf_init (&reply, STATUS_REPLY_MAX);
   code = post (url, s->token, body, &reply, &why);
   if (code >= 200 && code < 300)
     {

@@ -147,9 +147,9 @@ runner_tag_expand (const char *t, const struct runner_tag_vars *vars, char **out
   const char *why;
 
   *out = NULL;
+  hoist_buf_init (&b, HOIST_BUF_NO_LIMIT);
   if (!runner_tag_template_valid (t, &why))
     return hoist_error_set (err, 0, "tag template '%s': %s", t, why);
-  hoist_buf_init (&b, HOIST_BUF_NO_LIMIT);
   for (const char *p = t; *p != '\0'; p++)
     {
       char scratch[TAG_MAX + 2];
