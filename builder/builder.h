@@ -1700,6 +1700,17 @@ int builder_sign_check (const struct builder_sign_key *k, const void *payload, s
  * be pushed under the tag "sha256-<hex>.sig". */
 int builder_sign_image (struct builder_store *store, const struct builder_sign_key *k, const char *repository,
                         const char *digest, struct builder_descriptor *out, struct hoist_error **err) HOIST_WUR;
+/* Where cosign keeps the signatures of DIGEST in REPOSITORY: the tag
+ * "REPOSITORY:sha256-<hex>.sig".  Owned by the caller. */
+char *builder_sign_tag (const char *repository, const char *digest);
+/* Pull NAME (an image reference) into STORE as IMG, then its signature
+ * manifest (builder_sign_tag of the digest NAME resolved to) as SIG, with
+ * its payloads; *REPOSITORY (owned) gets NAME's repository.  Fails saying
+ * which signature tag it looked for when the image has none.  IMG and SIG
+ * are the caller's to release (also on failure). */
+int builder_pull_signature (struct builder_store *store, const char *name, const struct builder_pull_opts *o,
+                            struct builder_pull_result *img, struct builder_pull_result *sig, char **repository,
+                            struct hoist_error **err) HOIST_WUR;
 /* Verify the signature manifest SIG_MANIFEST of STORE (its payloads
  * there too) for DIGEST of REPOSITORY: *VERIFIED gets how many of its
  * signatures hold; fails when none does, naming each failure. */

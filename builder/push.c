@@ -109,6 +109,25 @@ push_blob (struct builder_store *store, struct registry_client *rc, const struct
   return 0;
 }
 
+/* The client of DEST's registry, set up to push (with O's progress when
+ * PROGRESS), and DEST parsed into *REF (the caller releases both). */
+static int
+open_for_push (const char *dest, const struct builder_push_opts *o, bool progress, struct registry_ref *ref,
+               struct registry_client **rc, struct hoist_error **err)
+{
+  int ret = registry_ref_parse (dest, ref, err);
+
+  if (ret == 0)
+    ret = registry_client_new (ref, &o->registry, rc, err);
+  if (ret == 0)
+    {
+      registry_client_will_push (*rc);
+      if (progress)
+        registry_client_set_progress (*rc, o->progress, o->progress_ctx);
+    }
+  return ret;
+}
+
 int
 builder_push_image (struct builder_store *store, const struct builder_descriptor *image, const char *dest,
                     const struct builder_push_opts *o, struct builder_push_result *res, struct hoist_error **err)
@@ -123,15 +142,9 @@ builder_push_image (struct builder_store *store, const struct builder_descriptor
   int ret;
 
   memset (res, 0, sizeof *res);
-  ret = registry_ref_parse (dest, &ref, err);
+  ret = open_for_push (dest, o, true, &ref, &rc, err);
   if (ret == 0)
-    ret = registry_client_new (&ref, &o->registry, &rc, err);
-  if (ret == 0)
-    {
-      registry_client_will_push (rc);
-      registry_client_set_progress (rc, o->progress, o->progress_ctx);
-      ret = oci_collect_blobs (store, &desc, &blobs, err);
-    }
+    ret = oci_collect_blobs (store, &desc, &blobs, err);
   full = ret == 0 ? registry_ref_string (&ref) : NULL;
   mount = ret == 0 ? mount_source (o, &ref) : NULL;
   reference = ref.tag != NULL ? ref.tag : ref.digest;
@@ -305,15 +318,10 @@ builder_push_referrers (struct builder_store *store, const struct builder_descri
   int ret;
 
   memset (res, 0, sizeof *res);
-  ret = registry_ref_parse (dest, &ref, err);
+  ret = open_for_push (dest, o, false, &ref, &rc, err);
+  /* What the image's push sent need not be asked about again. */
   if (ret == 0)
-    ret = registry_client_new (&ref, &o->registry, &rc, err);
-  if (ret == 0)
-    {
-      registry_client_will_push (rc);
-      /* What the image's push sent need not be asked about again. */
-      ret = oci_collect_blobs (store, image, &sent, err);
-    }
+    ret = oci_collect_blobs (store, image, &sent, err);
   for (size_t i = 0; ret == 0 && i < n; i++)
     {
       cleanup_buf struct hoist_buf bytes;

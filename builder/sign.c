@@ -329,3 +329,37 @@ builder_sign_verify (struct builder_store *store, const struct builder_sign_key 
   hoist_buf_release (&why);
   return r;
 }
+
+char *
+builder_sign_tag (const char *repository, const char *digest)
+{
+  return hoist_xasprintf ("%s:sha256-%s.sig", repository, digest + strlen ("sha256:"));
+}
+
+int
+builder_pull_signature (struct builder_store *store, const char *name, const struct builder_pull_opts *o,
+                        struct builder_pull_result *img, struct builder_pull_result *sig, char **repository,
+                        struct hoist_error **err)
+{
+  struct builder_pull_opts so = *o;
+  struct registry_ref ref = { 0 };
+  cleanup_free char *tag = NULL;
+  int ret;
+
+  *repository = NULL;
+  ret = registry_ref_parse (name, &ref, err);
+  if (ret == 0)
+    ret = builder_pull (store, name, o, img, err);
+  if (ret == 0)
+    {
+      *repository = registry_ref_repository (&ref);
+      tag = builder_sign_tag (*repository, img->root.digest);
+      /* The payloads are the signature manifest's layers. */
+      so.documents_only = false;
+      ret = builder_pull (store, tag, &so, sig, err);
+      if (ret < 0)
+        hoist_error_wrap (err, "no signature of %s found (%s)", img->root.digest, tag);
+    }
+  registry_ref_release (&ref);
+  return ret;
+}

@@ -454,11 +454,13 @@ now_ns (void)
  * overrun of the parent's memory. */
 #define CHILD_STACK_SIZE (256 * 1024)
 
+#ifndef SPAWN_USE_FORK
 static int
 child_entry (void *arg)
 {
   child_run (arg);
 }
+#endif
 
 /* Start the child (see the file's head).  Returns its pid, or -1 with
  * errno. */

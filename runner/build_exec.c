@@ -318,7 +318,7 @@ sign_pushed (struct build_run *r, const struct builder_sign_key *key, const stru
   if (ret == 0)
     {
       repo = registry_ref_repository (&ref);
-      dest = hoist_xasprintf ("%s:sha256-%s.sig", repo, image->digest + 7);
+      dest = builder_sign_tag (repo, image->digest);
       ret = builder_sign_image (r->store, key, repo, image->digest, &sig, err);
     }
   if (ret == 0)

@@ -264,29 +264,15 @@ inspect_signatures (const struct pull_flags *f)
 {
   struct builder_store *store = NULL;
   struct builder_pull_result img = { 0 }, sig = { 0 };
-  struct builder_pull_opts o = f->o;
-  struct registry_ref ref = { 0 };
   struct builder_manifest *m = NULL;
   struct hoist_error *err = NULL;
   cleanup_free char *repo = NULL;
-  cleanup_free char *name = NULL;
   json_t *doc = NULL, *list = json_array ();
   int r;
 
-  r = registry_ref_parse (f->name, &ref, &err);
+  r = builder_home_store (true, NULL, &store, &err);
   if (r == 0)
-    r = builder_home_store (true, NULL, &store, &err);
-  if (r == 0)
-    r = builder_pull (store, f->name, &o, &img, &err);
-  if (r == 0)
-    {
-      repo = registry_ref_repository (&ref);
-      name = hoist_xasprintf ("%s:sha256-%s.sig", repo, img.root.digest + 7);
-      o.documents_only = false;
-      r = builder_pull (store, name, &o, &sig, &err);
-      if (r < 0)
-        hoist_error_wrap (&err, "no signature of %s found (%s)", img.root.digest, name);
-    }
+    r = builder_pull_signature (store, f->name, &f->o, &img, &sig, &repo, &err);
   if (r == 0)
     r = builder_store_read_json (store, sig.root.digest, 0, &doc, &err);
   if (r == 0)
@@ -315,7 +301,6 @@ inspect_signatures (const struct pull_flags *f)
   builder_manifest_free (m);
   builder_pull_result_release (&img);
   builder_pull_result_release (&sig);
-  registry_ref_release (&ref);
   builder_store_free (store);
   return r < 0 ? runner_fail_error (err) : HOIST_EXIT_OK;
 }

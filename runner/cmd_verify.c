@@ -34,33 +34,16 @@ verify (const char *name, const char *key_path, const struct builder_pull_opts *
 {
   struct builder_store *store = NULL;
   struct builder_sign_key *key = NULL;
-  struct builder_pull_result img, sig;
-  struct registry_ref ref = { 0 };
+  struct builder_pull_result img = { 0 }, sig = { 0 };
   cleanup_free char *repo = NULL;
-  cleanup_free char *sig_name = NULL;
   size_t verified = 0;
   int r;
 
-  memset (&img, 0, sizeof img);
-  memset (&sig, 0, sizeof sig);
   r = builder_sign_key_load (key_path, false, &key, err);
-  if (r == 0)
-    r = registry_ref_parse (name, &ref, err);
   if (r == 0)
     r = builder_home_store (true, NULL, &store, err);
   if (r == 0)
-    r = builder_pull (store, name, o, &img, err);
-  if (r == 0)
-    {
-      struct builder_pull_opts so = *o;
-
-      repo = registry_ref_repository (&ref);
-      sig_name = hoist_xasprintf ("%s:sha256-%s.sig", repo, img.root.digest + 7);
-      so.documents_only = false;
-      r = builder_pull (store, sig_name, &so, &sig, err);
-      if (r < 0)
-        hoist_error_wrap (err, "no signature of %s found (%s)", img.root.digest, sig_name);
-    }
+    r = builder_pull_signature (store, name, o, &img, &sig, &repo, err);
   if (r == 0)
     r = builder_sign_verify (store, key, sig.root.digest, img.root.digest, repo, &verified, err);
   if (r == 0)
@@ -68,7 +51,6 @@ verify (const char *name, const char *key_path, const struct builder_pull_opts *
             verified == 1 ? "" : "s");
   builder_pull_result_release (&img);
   builder_pull_result_release (&sig);
-  registry_ref_release (&ref);
   builder_sign_key_free (key);
   builder_store_free (store);
   return r;
