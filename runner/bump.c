@@ -32,7 +32,8 @@ struct ynode
   enum ykind kind;
   size_t start, end; /* byte range in the text */
   size_t line, col;  /* of the start, from 0 */
-  bool flow;
+  bool flow;         /* a flow collection: [...] or {...} */
+  bool in_flow;      /* inside one: ',', '[', ']', '{', '}' and ':' end a plain value */
   yaml_scalar_style_t style;
   char *value;         /* scalars */
   struct ynode **kids; /* maps: key, value, key, value...; sequences: items */
@@ -55,7 +56,42 @@ struct yreader
 {
   yaml_parser_t parser;
   struct hoist_error **err;
+  /* libyaml's marks count characters; edits need bytes.  A cursor over
+   * the text maps one to the other, moving either way (marks come nearly
+   * in order). */
+  const char *text;
+  size_t len;
+  size_t chars, bytes; /* the cursor: character CHARS starts at byte BYTES */
+  size_t bom;          /* 3 when the text starts with a byte order mark */
 };
+
+static bool
+utf8_continuation (unsigned char c)
+{
+  return (c & 0xc0) == 0x80;
+}
+
+/* The byte offset of character INDEX of the text (a byte order mark,
+ * which libyaml does not count, skipped). */
+static size_t
+byte_at (struct yreader *y, size_t index)
+{
+  while (y->chars < index && y->bytes < y->len)
+    {
+      y->bytes++;
+      while (y->bytes < y->len && utf8_continuation ((unsigned char) y->text[y->bytes]))
+        y->bytes++;
+      y->chars++;
+    }
+  while (y->chars > index && y->bytes > 0)
+    {
+      y->bytes--;
+      while (y->bytes > 0 && utf8_continuation ((unsigned char) y->text[y->bytes]))
+        y->bytes--;
+      y->chars--;
+    }
+  return y->bom + y->bytes;
+}
 
 static int
 parse_error (struct yreader *y)
@@ -66,7 +102,7 @@ parse_error (struct yreader *y)
                           p->problem != NULL ? p->problem : "malformed");
 }
 
-static int next_node (struct yreader *y, yaml_event_t *ev, unsigned depth, struct ynode **out);
+static int next_node (struct yreader *y, yaml_event_t *ev, unsigned depth, bool in_flow, struct ynode **out);
 
 /* Children until the collection's end event; END gets its end mark. */
 static int
@@ -83,13 +119,13 @@ read_children (struct yreader *y, struct ynode *n, yaml_event_type_t end_type, u
       if (ev.type == end_type)
         {
           if (n->flow)
-            n->end = ev.end_mark.index;
+            n->end = byte_at (y, ev.end_mark.index);
           else if (n->n > 0)
             n->end = n->kids[n->n - 1]->end;
           yaml_event_delete (&ev);
           return 0;
         }
-      ret = next_node (y, &ev, depth + 1, &kid);
+      ret = next_node (y, &ev, depth + 1, n->flow || n->in_flow, &kid);
       /* Kept even when it failed: the tree is freed whole. */
       n->kids = hoist_xreallocarray (n->kids, n->n + 1, sizeof *n->kids);
       n->kids[n->n++] = kid;
@@ -100,13 +136,14 @@ read_children (struct yreader *y, struct ynode *n, yaml_event_type_t end_type, u
 
 /* The node that starts with event EV (taken). */
 static int
-next_node (struct yreader *y, yaml_event_t *ev, unsigned depth, struct ynode **out)
+next_node (struct yreader *y, yaml_event_t *ev, unsigned depth, bool in_flow, struct ynode **out)
 {
   struct ynode *n = hoist_xcalloc (1, sizeof *n);
   int ret = 0;
 
-  n->start = ev->start_mark.index;
-  n->end = ev->end_mark.index;
+  n->in_flow = in_flow;
+  n->start = byte_at (y, ev->start_mark.index);
+  n->end = byte_at (y, ev->end_mark.index);
   n->line = ev->start_mark.line;
   n->col = ev->start_mark.column;
   *out = n;
@@ -148,11 +185,17 @@ next_node (struct yreader *y, yaml_event_t *ev, unsigned depth, struct ynode **o
 static int
 read_tree (const char *text, size_t len, struct ynode **root, struct hoist_error **err)
 {
-  struct yreader y = { .err = err };
+  struct yreader y = { .err = err, .text = text, .len = len };
   yaml_event_t ev;
   int ret = 0;
 
   *root = NULL;
+  if (len >= 3 && memcmp (text, "\xef\xbb\xbf", 3) == 0)
+    {
+      y.text += 3;
+      y.len -= 3;
+      y.bom = 3;
+    }
   yaml_parser_initialize (&y.parser);
   yaml_parser_set_input_string (&y.parser, (const unsigned char *) text, len);
   while (ret == 0)
@@ -173,7 +216,7 @@ read_tree (const char *text, size_t len, struct ynode **root, struct hoist_error
       if (ev.type == YAML_SCALAR_EVENT || ev.type == YAML_MAPPING_START_EVENT || ev.type == YAML_SEQUENCE_START_EVENT
           || ev.type == YAML_ALIAS_EVENT)
         {
-          ret = next_node (&y, &ev, 0, root);
+          ret = next_node (&y, &ev, 0, false, root);
           continue;
         }
       yaml_event_delete (&ev);
@@ -242,10 +285,14 @@ reads_as_non_string (const char *s)
 
 /* Whether S can stand plain (unquoted) as a string. */
 static bool
-plain_ok (const char *s)
+plain_ok (const char *s, bool flow)
 {
   size_t n = strlen (s);
 
+  /* In flow style a ':' or a flow indicator ends a plain value for some
+   * readers (YAML 1.1's): quoted there. */
+  if (flow && strpbrk (s, ":,[]{}") != NULL)
+    return false;
   if (n == 0 || reads_as_non_string (s) || strchr ("-?:,[]{}#&*!|>'\"%@`. ", s[0]) != NULL || s[n - 1] == ' '
       || s[n - 1] == ':')
     return false;
@@ -258,7 +305,7 @@ plain_ok (const char *s)
 /* VALUE written as YAML, in STYLE when it allows (plain falls back to
  * double quotes), appended to B. */
 static void
-add_value (struct hoist_buf *b, const char *value, yaml_scalar_style_t style)
+add_value (struct hoist_buf *b, const char *value, yaml_scalar_style_t style, bool flow)
 {
   bool ok = true;
 
@@ -269,7 +316,7 @@ add_value (struct hoist_buf *b, const char *value, yaml_scalar_style_t style)
         ok &= hoist_buf_add (b, *p == '\'' ? "''" : p, *p == '\'' ? 2 : 1, NULL) == 0;
       ok &= hoist_buf_addch (b, '\'', NULL) == 0;
     }
-  else if (style == YAML_PLAIN_SCALAR_STYLE && plain_ok (value))
+  else if (style == YAML_PLAIN_SCALAR_STYLE && plain_ok (value, flow))
     ok &= hoist_buf_addstr (b, value, NULL) == 0;
   else
     {
@@ -360,6 +407,37 @@ line_end (const struct edits *e, size_t pos)
   return pos;
 }
 
+/* Where a new line goes after node N: the end of the line its text ends
+ * on.  A block scalar's range runs on over the blank lines (and comments)
+ * after it; those stay after the new line. */
+static size_t
+after_node (const struct edits *e, const struct ynode *n)
+{
+  const struct ynode *last = n;
+  size_t end = n->end;
+
+  while ((last->kind == Y_MAP || last->kind == Y_SEQ) && last->n > 0 && !last->flow)
+    last = last->kids[last->n - 1];
+  /* Kept ("|+") trailing lines are the value's own: the new line follows them. */
+  if (last->kind == Y_SCALAR
+      && (last->style == YAML_LITERAL_SCALAR_STYLE || last->style == YAML_FOLDED_SCALAR_STYLE)
+      && memchr (e->text + last->start, '+', strcspn (e->text + last->start, "\r\n#")) != NULL)
+    {
+      /* The scalar ends where the next line starts: the new line goes
+       * before that line's break. */
+      while (end > last->start && e->text[end - 1] != '\n')
+        end--;
+      if (end > last->start)
+        end--;
+      if (end > last->start && e->text[end - 1] == '\r')
+        end--;
+      return end;
+    }
+  while (end > n->start && strchr (" \t\r\n", e->text[end - 1]) != NULL)
+    end--;
+  return line_end (e, end);
+}
+
 static char *
 spaces (size_t n)
 {
@@ -388,7 +466,7 @@ replace_scalar (struct edits *e, const struct ynode *n, const char *value)
         end--;
     }
   hoist_buf_init (&b, HOIST_BUF_NO_LIMIT);
-  add_value (&b, value, style);
+  add_value (&b, value, style, n->in_flow);
   if (n->start == n->end)
     {
       /* An empty value ("key:"): the new one goes after a space. */
@@ -400,21 +478,21 @@ replace_scalar (struct edits *e, const struct ynode *n, const char *value)
   edit_add (e, n->start, end, hoist_buf_detach (&b, NULL));
 }
 
-/* "key: value" text (VALUE NULL: "key:"). */
+/* "key: value" text (VALUE NULL: "key:"), for block or FLOW style. */
 static char *
-key_value (const char *key, const char *value)
+key_value (const char *key, const char *value, bool flow)
 {
   struct hoist_buf b;
 
   hoist_buf_init (&b, HOIST_BUF_NO_LIMIT);
-  add_value (&b, key, YAML_PLAIN_SCALAR_STYLE);
+  add_value (&b, key, YAML_PLAIN_SCALAR_STYLE, flow);
   if (hoist_buf_addch (&b, ':', NULL) < 0)
     abort ();
   if (value != NULL)
     {
       if (hoist_buf_addch (&b, ' ', NULL) < 0)
         abort ();
-      add_value (&b, value, YAML_PLAIN_SCALAR_STYLE);
+      add_value (&b, value, YAML_PLAIN_SCALAR_STYLE, flow);
     }
   return hoist_buf_detach (&b, NULL);
 }
@@ -438,7 +516,7 @@ map_get (const struct ynode *m, const char *key, struct ynode **key_node)
 static void
 map_add (struct edits *e, const struct ynode *m, const char *key, const char *value)
 {
-  cleanup_free char *kv = key_value (key, value);
+  cleanup_free char *kv = key_value (key, value, m->flow || m->in_flow);
 
   if (m->flow)
     {
@@ -449,7 +527,7 @@ map_add (struct edits *e, const struct ynode *m, const char *key, const char *va
     }
   {
     cleanup_free char *pad = spaces (m->kids[0]->col);
-    size_t at = line_end (e, m->end);
+    size_t at = after_node (e, m);
 
     edit_add (e, at, at, hoist_xasprintf ("%s%s%s", e->eol, pad, kv));
   }
@@ -514,7 +592,7 @@ new_entry (const struct edits *e, const struct runner_bump_image *img, bool flow
                     *key_pad = spaces (key_col > dash_col + 2 ? key_col - dash_col - 2 : 0);
   cleanup_free char *key_indent = spaces (key_col);
   struct hoist_buf b;
-  char *kv = key_value ("name", img->name);
+  char *kv = key_value ("name", img->name, flow);
   bool ok;
 
   hoist_buf_init (&b, HOIST_BUF_NO_LIMIT);
@@ -523,7 +601,7 @@ new_entry (const struct edits *e, const struct runner_bump_image *img, bool flow
   free (kv);
   for (size_t i = 0; i < n; i++)
     {
-      kv = key_value (keys[i], values[i]);
+      kv = key_value (keys[i], values[i], flow);
       ok &= flow ? hoist_buf_addf (&b, NULL, ", %s", kv) == 0
                  : hoist_buf_addf (&b, NULL, "%s%s%s", e->eol, key_indent, kv) == 0;
       free (kv);
@@ -555,7 +633,7 @@ append_entry (struct edits *e, const struct ynode *seq, const struct runner_bump
   /* The sequence's column is its first dash. */
   entry = new_entry (e, img, false, dash_col, key_col);
   {
-    size_t at = line_end (e, seq->end);
+    size_t at = after_node (e, seq);
     edit_add (e, at, at, hoist_xasprintf ("%s%s", e->eol, entry));
   }
   free (entry);
@@ -698,7 +776,7 @@ nested_keys (const struct edits *e, char **keys, size_t n, const char *value, si
   for (size_t i = 0; i < n; i++)
     {
       cleanup_free char *pad = spaces (col + 2 * i);
-      cleanup_free char *kv = key_value (keys[i], i + 1 == n ? value : NULL);
+      cleanup_free char *kv = key_value (keys[i], i + 1 == n ? value : NULL, false);
 
       if (hoist_buf_addf (&b, NULL, "%s%s%s", i > 0 ? e->eol : "", pad, kv) < 0)
         abort ();
@@ -724,7 +802,7 @@ add_path (struct edits *e, const struct ynode *m, const struct ynode *parent_key
       hoist_buf_init (&b, HOIST_BUF_NO_LIMIT);
       for (size_t i = 0; i < n; i++)
         {
-          kv = key_value (keys[i], i + 1 == n ? value : NULL);
+          kv = key_value (keys[i], i + 1 == n ? value : NULL, true);
           if (hoist_buf_addf (&b, NULL, "%s%s", i > 0 ? " {" : "", kv) < 0)
             abort ();
           free (kv);
@@ -740,7 +818,7 @@ add_path (struct edits *e, const struct ynode *m, const struct ynode *parent_key
   if (m != NULL && m->kind == Y_MAP && m->n > 0)
     {
       col = m->kids[0]->col;
-      at = line_end (e, m->end);
+      at = after_node (e, m);
     }
   else if (parent_key != NULL)
     {
@@ -788,7 +866,7 @@ yaml_edits (struct edits *e, const struct ynode *root, char **keys, const char *
           if (v->kind != Y_SCALAR)
             return hoist_error_set (err, 0, "'%s' (line %zu) holds %s, not a value", key_path, v->line + 1,
                                     v->kind == Y_MAP ? "a mapping" : "a list");
-          if (strcmp (v->value, value) != 0 || (v->style == YAML_PLAIN_SCALAR_STYLE && !plain_ok (value)))
+          if (strcmp (v->value, value) != 0 || (v->style == YAML_PLAIN_SCALAR_STYLE && !plain_ok (value, v->in_flow)))
             replace_scalar (e, v, value);
           return 0;
         }

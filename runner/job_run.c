@@ -227,6 +227,9 @@ job_open (struct job_ctx *ctx, struct runner_service *svc, struct runner_job *jo
     ctx->branch = hoist_xstrdup (job->ref + 11);
   else if (strncmp (job->ref, "refs/tags/", 10) == 0)
     ctx->tag = hoist_xstrdup (job->ref + 10);
+  if (ctx->branch == NULL && ctx->repo->deploy_branch == NULL)
+    return hoist_error_set (err, 0, "repository '%s' has no deploy_branch for the bumps of '%s'", ctx->repo->name,
+                            job->ref);
   ctx->deploy_branch = hoist_xstrdup (ctx->branch != NULL ? ctx->branch : ctx->repo->deploy_branch);
   ctx->workdir = hoist_xasprintf ("%s/work/%lld", cfg->state_dir, (long long) job->id);
   ctx->timeout_ms = cfg->job_timeout > 0 && cfg->job_timeout < 4000000 ? cfg->job_timeout * 1000u : 0;

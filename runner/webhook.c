@@ -431,6 +431,11 @@ runner_push_skip_reason (const struct runner_config *cfg, const struct runner_re
     return "the ref was deleted";
   if (!runner_repo_wants_ref (repo, p->ref))
     return "the ref is not configured to build";
+  /* A tag push is a release made on purpose: the markers and the bump
+   * identity of the commit it names were meant for that commit's branch
+   * push (the latest commit of a branch is often hoist's own bump). */
+  if (strncmp (p->ref, "refs/tags/", 10) == 0)
+    return NULL;
   if (is_own_bump (cfg, repo, p))
     return "hoist's own tag bump";
   if (runner_message_skips_ci (p->message))

@@ -57,7 +57,7 @@ void runner_push_release (struct runner_push *p);
 int runner_push_parse (const char *body, size_t len, struct runner_push *p, struct hoist_error **err) HOIST_WUR;
 
 /* Why push P to REPO builds nothing, or NULL when it may build: a deleted
- * ref, a ref REPO does not build, a skip marker in the head commit's
+ * ref, a ref REPO does not build; for branch pushes also a skip marker in the head commit's
  * message ([skip ci], [ci skip], [no ci], [skip actions], [actions skip],
  * a "skip-checks: true" trailer), hoist's own bump (every commit by
  * CFG's git identity touching only deploy files), or — when the file list

@@ -114,10 +114,11 @@ repositories:
   - name: acme/shop
     url: $url
     branches: [main]
+    tags: ["v*"]
     images:
       - name: $R/acme/api
         context: api
-        tags: ["{sha}", "{branch}-{short_sha}"]
+        tags: ["{version}", "{sha}", "{branch}-{short_sha}"]
         deploy:
           - kustomization: deploy/kustomization.yaml
             image: api
@@ -293,7 +294,20 @@ curl -sf "$hook/jobs/$job/log" >"$tmp/job3.log"
 expect_in "$tmp/job3.log" "rejected" "the log tells of the rejected push and the retry"
 git -C "$dev" merge -q --ff-only origin/main
 
-# --- 5. kill -9 during a build, then a restart -------------------------------------------
+# --- 5. a tag push builds every image and bumps the deploy branch ----------------
+git -C "$dev" tag v1.2.3
+git -C "$dev" push -q origin v1.2.3 2>/dev/null
+tagged=$(git -C "$dev" rev-parse HEAD)
+"$lib/webhook.py" "$hook/webhook" "$tmp/secret" push "$dev" acme/shop refs/tags/v1.2.3 \
+  0000000000000000000000000000000000000000 "$tagged" >"$tmp/tag.hook"
+job=$(cut -d' ' -f2- "$tmp/tag.hook" | json 'd["job"]')
+expect_eq "$(wait_job "$job")" succeeded "a tag push's job succeeds"
+skopeo inspect --tls-verify=false "docker://$R/acme/api:1.2.3" >/dev/null 2>&1 && ok "the api image is tagged {version} = 1.2.3" || not_ok "the api image is tagged {version} = 1.2.3"
+skopeo inspect --tls-verify=false "docker://$R/acme/web:$tagged" >/dev/null 2>&1 && ok "a tag push builds every image (web too)" || not_ok "a tag push builds every image (web too)"
+expect_in <(main_file deploy/kustomization.yaml) 'newTag: "1.2.3"' "the tag's version is bumped into main"
+git -C "$dev" merge -q --ff-only origin/main
+
+# --- 6. kill -9 during a build, then a restart -------------------------------------------
 busybox_base "$tmp/bb"
 "$HOIST" build -q -t "$R/base/busybox:1" --push "$tmp/bb" >/dev/null 2>"$tmp/bb.err" || not_ok "push a busybox base" "$(tail -3 "$tmp/bb.err")"
 printf 'FROM %s/base/busybox:1\nRUN sleep 3\nCOPY hello.txt /hello.txt\n' "$R" >"$dev/api/Dockerfile"
@@ -314,7 +328,7 @@ git -C "$dev" fetch -q origin
 expect_eq "$(git -C "$dev" log --format=%s "$sha4..origin/main" | grep -c "$sha4")" 1 "exactly one bump commit for it"
 expect_in "$tmp/serve.log" "1 job was running when hoist stopped: queued again" "the restart says so"
 
-# --- 6. SIGTERM drains ---------------------------------------------------------------------
+# --- 7. SIGTERM drains ---------------------------------------------------------------------
 kill -TERM "$serve_pid"
 for _ in $(seq 100); do kill -0 "$serve_pid" 2>/dev/null || break; sleep 0.1; done
 if kill -0 "$serve_pid" 2>/dev/null; then not_ok "SIGTERM stops hoist serve"; else ok "SIGTERM stops hoist serve"; fi

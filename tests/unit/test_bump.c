@@ -38,7 +38,8 @@ slurp (const char *dir, const char *name, size_t *len)
   return hoist_buf_detach (&b, len);
 }
 
-/* Run ARGS over TEXT: 0 with *OUT, or -1 with *ERR. */
+/* Run ARGS over TEXT ("image SPEC..." applies each spec in turn): 0 with
+ * *OUT, or -1 with *ERR. */
 static int
 run_args (const char *args, const char *text, size_t len, char **out, size_t *out_len, bool *changed,
           struct hoist_error **err)
@@ -48,14 +49,43 @@ run_args (const char *args, const char *text, size_t len, char **out, size_t *ou
 
   if (n >= 2 && strcmp (verb, "image") == 0)
     {
-      struct runner_bump_image img;
-      char *buf = NULL;
-      int ret = runner_bump_parse_spec (a, &img, &buf, err);
+      char *cur = hoist_xstrndup (text, len), *words = hoist_xstrdup (args + strlen ("image"));
+      size_t cur_len = len;
+      bool any = false;
+      int ret = 0;
 
-      if (ret == 0)
-        ret = runner_bump_kustomization (text, len, &img, out, out_len, changed, err);
-      free (buf);
-      return ret;
+      for (char *w = words, *end; ret == 0 && *(w += strspn (w, " \n")) != '\0'; w = end)
+        {
+          struct runner_bump_image img;
+          char *buf = NULL, *next = NULL;
+          size_t next_len = 0;
+          bool ch = false;
+
+          end = w + strcspn (w, " \n");
+          if (*end != '\0')
+            *end++ = '\0';
+          ret = runner_bump_parse_spec (w, &img, &buf, err);
+          if (ret == 0)
+            ret = runner_bump_kustomization (cur, cur_len, &img, &next, &next_len, &ch, err);
+          free (buf);
+          if (ret == 0)
+            {
+              free (cur);
+              cur = next;
+              cur_len = next_len;
+              any |= ch;
+            }
+        }
+      free (words);
+      if (ret < 0)
+        {
+          free (cur);
+          return ret;
+        }
+      *out = cur;
+      *out_len = cur_len;
+      *changed = any;
+      return 0;
     }
   if (n == 3 && strcmp (verb, "key") == 0)
     return runner_bump_yaml (text, len, a, b, out, out_len, changed, err);

@@ -275,6 +275,7 @@ test_skip_markers (void **state)
 static char *api_paths[] = { "api/**", NULL };
 static char *web_paths[] = { "web/**", "!web/**/*.md", NULL };
 static char *main_branch[] = { "main", NULL };
+static char *tag_globs[] = { "v*", NULL };
 
 static struct runner_deploy deploys[] = {
   { .kind = RUNNER_DEPLOY_KUSTOMIZE, .file = "deploy/kustomization.yaml" },
@@ -332,6 +333,10 @@ test_skip_rules (void **state)
   assert_string_equal (reason ("refs/heads/main", "x", true, api, dev, true), "the ref was deleted");
   assert_string_equal (reason ("refs/heads/dev", "x", false, api, dev, true), "the ref is not configured to build");
   assert_string_equal (reason ("refs/tags/v1", "x", false, api, dev, true), "the ref is not configured to build");
+  /* A tag of hoist's own bump commit builds: releases are made on purpose. */
+  repo.tag_patterns = tag_globs;
+  assert_null (reason ("refs/tags/v1", "chore: update api [skip ci]", false, deploy, hoist, true));
+  repo.tag_patterns = NULL;
   assert_string_equal (reason ("refs/heads/main", "x [skip ci]", false, api, dev, true),
                        "the head commit asks to skip CI");
   assert_string_equal (reason ("refs/heads/main", "docs", false, docs, dev, true), "no changed path matches an image");
