@@ -102,8 +102,9 @@ bool runner_repo_wants_ref (const struct runner_repo *repo, const char *ref);
 
 /* GitHub Actions' path filter rules: PATTERNS are tried in order, a
  * pattern starting with '!' excludes what it matches, the last match
- * wins; '*' matches within one path component, '**' across '/', '?' one
- * character, '[...]' a class.  A list of only negations matches nothing. */
+ * wins; '*' matches within one path component, '**' across '/', '?' makes
+ * the character before it optional and '+' repeats it, '[...]' is a class
+ * (ranges a-z, A-Z, 0-9).  A list of only negations matches nothing. */
 bool runner_paths_match (char *const *patterns, const char *path);
 /* Whether PATTERN is a valid glob (for --check); on false *WHY says why. */
 bool runner_glob_valid (const char *pattern, const char **why);

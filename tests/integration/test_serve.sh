@@ -316,7 +316,9 @@ push_dev
 sha4=$(git -C "$dev" rev-parse HEAD)
 push_hook api4
 job=$(cut -d' ' -f2- "$tmp/api4.hook" | json 'd["job"]')
-for _ in $(seq 100); do grep -q "building $R/acme/api" "$tmp/state/logs/$job.log" 2>/dev/null && break; sleep 0.1; done
+# Until the build is in its RUN step (slow under sanitizers and a busy machine).
+for _ in $(seq 600); do grep -q "RUN sleep 3" "$tmp/state/logs/$job.log" 2>/dev/null && break; sleep 0.1; done
+grep -q "RUN sleep 3" "$tmp/state/logs/$job.log" 2>/dev/null || not_ok "the slow build reached its RUN step" "$(tail -5 "$tmp/state/logs/$job.log" 2>/dev/null)"
 sleep 1
 kill -9 "$serve_pid"
 wait "$serve_pid" 2>/dev/null
